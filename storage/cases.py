@@ -1,0 +1,164 @@
+"""Filing, finding and moving cases through their lifecycle; functions never commit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from config.settings import TIMEZONE
+from storage.db import add_or_get
+from storage.models import CASE_STATUSES, Case, CaseEvent
+from storage.numbers import case_number, is_valid_case_number
+
+LOCAL_TZ = ZoneInfo(TIMEZONE)
+
+STATUS_LABELS: dict[str, str] = {
+    "new": "Mới tiếp nhận",
+    "assigned": "Đã chuyển đơn vị xử lý",
+    "in_progress": "Đang xử lý",
+    "resolved": "Đã xử lý xong",
+    "closed": "Đã đóng",
+    "incomplete": "Chưa đầy đủ thông tin",
+    "rejected": "Không thụ lý",
+}
+
+# Which status may follow which. A unit can hand a case back (assigned -> new) or to
+# another unit (in_progress -> assigned); a resolved case can be reopened until closed.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "new": frozenset({"assigned", "in_progress", "incomplete", "rejected"}),
+    "incomplete": frozenset({"new", "assigned", "rejected", "closed"}),
+    "assigned": frozenset({"new", "in_progress", "resolved", "rejected"}),
+    "in_progress": frozenset({"assigned", "resolved"}),
+    "resolved": frozenset({"in_progress", "closed"}),
+    "closed": frozenset(),
+    "rejected": frozenset(),
+}
+
+
+def file_case(
+    session: Session,
+    *,
+    call_id: int | None,
+    caller_number: str | None,
+    status: str,
+    category: str | None,
+    description: str | None,
+    address_text: str | None,
+    unit_code: str | None,
+    deadline: datetime | None,
+    now: datetime,
+    actor: str = "callbot",
+    reason: str | None = None,
+    channel: str = "phone",
+    ward: str | None = None,
+    ward_code: str | None = None,
+    legacy_ward: str | None = None,
+    legacy_district: str | None = None,
+) -> Case:
+    """Store a new case with its number and first event; a call's existing case is returned unchanged."""
+    _check_status(status)
+    case = Case(
+        call_id=call_id,
+        channel=channel,
+        caller_number=caller_number,
+        category=category,
+        description=description,
+        address_text=address_text,
+        ward=ward,
+        ward_code=ward_code,
+        legacy_ward=legacy_ward,
+        legacy_district=legacy_district,
+        unit_code=unit_code,
+        status=status,
+        deadline=deadline,
+        created_at=now,
+        updated_at=now,
+    )
+    if call_id is None:
+        session.add(case)
+        session.flush()
+    else:
+        case, created = add_or_get(session, case, lambda: _case_for_call(session, call_id))
+        if not created:
+            return case
+    case.number = case_number(case.id)
+    case.events.append(CaseEvent(at=now, actor=actor, from_status=None, to_status=status, reason=reason))
+    session.flush()
+    return case
+
+
+def _case_for_call(session: Session, call_id: int) -> Case | None:
+    return session.scalars(select(Case).where(Case.call_id == call_id)).one_or_none()
+
+
+def find_case(session: Session, number: str) -> Case | None:
+    """Return the case with this number, or None (also when the check digit is wrong)."""
+    number = number.strip()
+    if not is_valid_case_number(number):
+        return None
+    query = select(Case).where(Case.number == number).options(joinedload(Case.unit), joinedload(Case.call))
+    return session.scalars(query).one_or_none()
+
+
+def list_cases(
+    session: Session, *, limit: int = 50, offset: int = 0, status: str | None = None
+) -> list[Case]:
+    """Return cases newest first, optionally only those with one status."""
+    query = select(Case).options(joinedload(Case.unit), joinedload(Case.call))
+    if status is not None:
+        _check_status(status)
+        query = query.where(Case.status == status)
+    query = query.order_by(Case.created_at.desc(), Case.id.desc()).limit(limit).offset(offset)
+    return list(session.scalars(query))
+
+
+def change_status(
+    session: Session, case: Case, to_status: str, *, actor: str, reason: str | None, now: datetime
+) -> CaseEvent:
+    """Move a case to a new status and record who did it; illegal moves raise ValueError."""
+    _check_status(to_status)
+    if to_status not in TRANSITIONS[case.status]:
+        raise ValueError(f"case {case.number}: cannot go from {case.status!r} to {to_status!r}")
+    event = CaseEvent(at=now, actor=actor, from_status=case.status, to_status=to_status, reason=reason)
+    case.events.append(event)
+    case.status = to_status
+    case.updated_at = now
+    session.flush()
+    return event
+
+
+def case_to_dict(case: Case) -> dict[str, Any]:
+    """Return a JSON-ready view of a case, times in Ho Chi Minh City local time."""
+    return {
+        "number": case.number,
+        "status": case.status,
+        "status_label": STATUS_LABELS[case.status],
+        "category": case.category,
+        "description": case.description,
+        "address_text": case.address_text,
+        "ward": case.ward,
+        "ward_code": case.ward_code,
+        "legacy_ward": case.legacy_ward,
+        "legacy_district": case.legacy_district,
+        "unit": case.unit_code,
+        "unit_name": case.unit.name if case.unit is not None else None,
+        "channel": case.channel,
+        "caller_number": case.caller_number,
+        "call_sid": case.call.sid if case.call is not None else None,
+        "deadline": _local_iso(case.deadline),
+        "created_at": _local_iso(case.created_at),
+        "updated_at": _local_iso(case.updated_at),
+    }
+
+
+def _local_iso(value: datetime | None) -> str | None:
+    return value.astimezone(LOCAL_TZ).isoformat() if value is not None else None
+
+
+def _check_status(status: str) -> None:
+    if status not in CASE_STATUSES:
+        raise ValueError(f"unknown case status {status!r}; expected one of {', '.join(CASE_STATUSES)}")
