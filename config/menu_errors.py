@@ -1,0 +1,77 @@
+"""Problems found in a menu file, each naming the file, line and path of its cause."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from os import PathLike
+
+Loc = tuple[str | int, ...]
+"""A path into the YAML document: mapping keys and sequence indexes."""
+
+
+@dataclass(frozen=True)
+class MenuProblem:
+    """One thing wrong with a menu file; str() gives `file:line path: message`."""
+
+    file: str
+    line: int | None
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{where} {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class MenuError(ValueError):
+    """A menu file (or directory of them) failed to load; problems lists every cause found."""
+
+    def __init__(self, problems: Sequence[MenuProblem]) -> None:
+        self.problems = list(problems)
+        super().__init__(format_problems(self.problems))
+
+    @classmethod
+    def single(cls, file: str | PathLike[str], message: str, line: int | None = None, path: str = "") -> MenuError:
+        """An error with one problem, for callers that find something wrong outside a file's content."""
+        return cls([MenuProblem(str(file), line, path, message)])
+
+
+def format_path(loc: Loc) -> str:
+    """Render a location as `nodes.report.options[2].next`."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def format_problems(problems: Iterable[MenuProblem]) -> str:
+    """One problem per line, in file and line order, for the CLI and for exceptions."""
+    ordered = sorted(problems, key=lambda p: (p.file, p.line or 0, p.path))
+    return "\n".join(str(problem) for problem in ordered)
+
+
+def line_of(lines: Mapping[Loc, int], loc: Loc) -> int | None:
+    """The line of loc, or of its closest ancestor present in the document."""
+    for end in range(len(loc), -1, -1):
+        line = lines.get(loc[:end])
+        if line is not None:
+            return line
+    return None
+
+
+class ProblemSink:
+    """Collects problems for one file, turning locations into lines and paths."""
+
+    def __init__(self, file: str, lines: Mapping[Loc, int] | None = None) -> None:
+        self.file = file
+        self.lines: Mapping[Loc, int] = lines or {}
+        self.problems: list[MenuProblem] = []
+
+    def add(self, loc: Loc, message: str, line: int | None = None) -> None:
+        """Record a problem at loc (line looked up unless given)."""
+        found = line if line is not None else line_of(self.lines, loc)
+        self.problems.append(MenuProblem(self.file, found, format_path(loc), message))
