@@ -1,0 +1,51 @@
+# The hotline's everyday commands. Every target does its own set-up (`install` is idempotent).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export HOTLINE_DATA_DIR ?= var
+
+.PHONY: install system-packages demo test serve bench clean
+
+install: system-packages $(STAMP)
+
+# espeak-ng synthesises the prompts and the emulator's speech; install it with apt when missing.
+system-packages:
+	@if ! command -v espeak-ng >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing espeak-ng with apt-get..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng >/dev/null; \
+	  elif command -v sudo >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing espeak-ng with sudo apt-get..."; \
+	    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng >/dev/null; \
+	  else \
+	    echo "error: espeak-ng is missing and cannot be installed here; install it with your package manager (Debian/Ubuntu: apt-get install espeak-ng)" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "error: Python 3.11 or later is required (found $$($(PYTHON) --version))" >&2; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { echo "error: cannot create a virtual environment; on Debian/Ubuntu: apt-get install python3-venv" >&2; exit 1; }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: install
+	$(BIN)/hotline demo --port $(PORT)
+
+test: install
+	$(BIN)/python -m pytest -n 2 -q
+
+serve: install
+	$(BIN)/hotline db upgrade
+	$(BIN)/hotline serve --host $(HOST) --port $(PORT)
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,278 @@
+"""Wires the hotline together (create_app) and holds its command line (the `hotline` script)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from pathlib import Path
+
+import click
+from flask import Flask, current_app, jsonify, render_template
+from flask.cli import FlaskGroup
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from config.catalog import Catalog, load_catalog
+from config.menu import validate_menu_file
+from config.settings import Settings
+from ivr.actions import Transfer
+from ivr.calls import CallService
+from ivr.menus import MenuRegistry
+from ivr.twilio import twiml
+from ivr.twilio.recordings import RecordingFetcher
+from ivr.twilio.webhooks import TwilioConfig, TwilioWebhooks
+from routing.route import Router
+from storage.cases import case_to_dict, find_case, list_cases
+from storage.db import make_engine, make_session_factory
+from storage.migrate import current, upgrade
+from storage.spool import Spool
+from storage.units import sync_units
+
+log = logging.getLogger("hotline")
+
+
+def utc_now() -> datetime:
+    """The clock every component shares: timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class Hotline:
+    """The concrete pieces of one running server, reachable from views and commands."""
+
+    settings: Settings
+    sessions: sessionmaker[Session]
+    menus: MenuRegistry
+    catalog: Catalog
+    service: CallService
+    webhooks: TwilioWebhooks
+    fetcher: RecordingFetcher
+    spool: Spool
+
+    def replay_spool(self, app: Flask) -> tuple[int, int]:
+        """Apply callbacks spooled during a database outage; returns (applied, failed)."""
+        base = self.settings.public_base_url or "http://localhost"
+        with app.test_request_context(base_url=base):
+            return self.spool.replay(self.webhooks.replay)
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the Flask app from settings (read from the environment when None)."""
+    settings = settings or Settings.from_env()
+    logging.basicConfig(level=logging.DEBUG if settings.debug else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = Flask(__name__, template_folder="templates", static_folder="static")
+    app.config["SECRET_KEY"] = settings.secret_key
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    hotline = _assemble(settings)
+    app.extensions["hotline"] = hotline
+    app.register_blueprint(hotline.webhooks.blueprint())
+    _add_pages(app, hotline)
+    if not settings.twilio_auth_token:
+        log.warning("TWILIO_AUTH_TOKEN is not set: every Twilio webhook will be refused with 403")
+    return app
+
+
+def _assemble(settings: Settings) -> Hotline:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    sessions = make_session_factory(make_engine(settings.database_url))
+    catalog = load_catalog(settings.config_dir)  # invalid YAML refuses to start, with file, line and reason
+    menus = MenuRegistry(settings.menu_dir, clock=utc_now, categories=catalog.categories.keys())
+    menus.load()
+    service = CallService(sessions, menus, Router(catalog), clock=utc_now)
+    spool = Spool(settings.spool_dir)
+    fetcher = RecordingFetcher(sessions, settings.recordings_dir, settings.twilio_account_sid,
+                               settings.twilio_auth_token, clock=utc_now,
+                               executor=ThreadPoolExecutor(max_workers=2, thread_name_prefix="recordings"))
+    operator = Transfer(number=settings.operator_number) if settings.operator_number else Transfer(queue="operators")
+    config = TwilioConfig(auth_token=settings.twilio_auth_token, public_base_url=settings.public_base_url,
+                          voice=lambda: twiml.Voice(**menus.current().voice_options()), operator=operator)
+    webhooks = TwilioWebhooks(config, service, spool, fetcher, clock=utc_now)
+    _sync_catalog(sessions, catalog)
+    return Hotline(settings, sessions, menus, catalog, service, webhooks, fetcher, spool)
+
+
+def _sync_catalog(sessions: sessionmaker[Session], catalog: Catalog) -> None:
+    """Load units from config into the store; a database that is down now is not a reason to refuse calls."""
+    try:
+        with sessions.begin() as session:
+            sync_units(session, catalog.unit_rows())
+    except SQLAlchemyError as error:
+        log.warning("units not synchronised with the database yet (run `hotline db upgrade`): %s",
+                    str(error).splitlines()[0])
+
+
+def _add_pages(app: Flask, hotline: Hotline) -> None:
+    @app.get("/healthz")
+    def health():  # type: ignore[no-untyped-def]
+        try:
+            with hotline.sessions() as session:
+                session.execute(text("SELECT 1"))
+            database = "ok"
+        except SQLAlchemyError:
+            database = "unavailable"
+        body = {"database": database, "menu_version": hotline.menus.current().version,
+                "spooled": hotline.spool.pending()}
+        return jsonify(body), 200 if database == "ok" else 503
+
+    @app.get("/")
+    def index():  # type: ignore[no-untyped-def]
+        return render_template("index.html", menu=hotline.menus.current(),
+                               public_base_url=hotline.settings.public_base_url)
+
+
+# -- command line ------------------------------------------------------------------------------
+
+cli = FlaskGroup(create_app=lambda: create_app(), add_default_commands=False,
+                 help="Tổng đài 1022: the hotline server and its tools.")
+
+
+def _hotline() -> Hotline:
+    return current_app.extensions["hotline"]
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=None, type=int, help="gunicorn workers (default: 2 per core)")
+def serve_command(host: str, port: int, workers: int | None) -> None:
+    """Run the server: gunicorn when available, Flask's development server otherwise."""
+    settings = _hotline().settings
+    applied, failed = _hotline().replay_spool(current_app)
+    if applied or failed:
+        click.echo(f"spool: {applied} replayed, {failed} failed")
+    from serving import serve
+
+    serve(lambda: create_app(settings), host=host, port=port, workers=workers)
+
+
+@cli.group("db")
+def db_group() -> None:
+    """Database schema."""
+
+
+@db_group.command("upgrade")
+def db_upgrade_command() -> None:
+    """Migrate the database to the newest schema and load units from config."""
+    hotline = _hotline()
+    upgrade(hotline.settings.database_url)
+    with hotline.sessions.begin() as session:
+        sync_units(session, hotline.catalog.unit_rows())
+    click.echo(f"database at {current(hotline.settings.database_url)}")
+
+
+@cli.group("menu")
+def menu_group() -> None:
+    """IVR menus."""
+
+
+@menu_group.command("validate", with_appcontext=False)
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+def menu_validate_command(path: Path) -> None:
+    """Check a menu file or directory; prints every problem and exits non-zero if any."""
+    files = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
+    categories = load_catalog(Settings.from_env().config_dir).categories.keys()
+    problems = [problem for file in files for problem in validate_menu_file(file, categories=categories)]
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    if problems:
+        raise SystemExit(1)
+    click.echo(f"{len(files)} menu file(s) valid")
+
+
+@cli.group("cases")
+def cases_group() -> None:
+    """Filed cases."""
+
+
+@cases_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--limit", default=20, show_default=True)
+def cases_list_command(as_json: bool, limit: int) -> None:
+    """Newest cases first."""
+    with _hotline().sessions() as session:
+        rows = [case_to_dict(case) for case in list_cases(session, limit=limit)]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        click.echo(f"{row['number']:>10}  {row['status']:<11} {row['category'] or '-':<13} "
+                   f"{row['unit'] or '-':<15} {row['created_at']}")
+
+
+@cases_group.command("show")
+@click.argument("number")
+@click.option("--json", "as_json", is_flag=True)
+def cases_show_command(number: str, as_json: bool) -> None:
+    """One case by its number."""
+    with _hotline().sessions() as session:
+        case = find_case(session, number)
+        if case is None:
+            raise click.ClickException(f"không có hồ sơ số {number}")
+        row = case_to_dict(case)
+    if as_json:
+        click.echo(json.dumps(row, ensure_ascii=False, indent=2))
+    else:
+        for key, value in row.items():
+            click.echo(f"{key:>16}: {value}")
+
+
+@cli.group("recordings")
+def recordings_group() -> None:
+    """Call recordings."""
+
+
+@recordings_group.command("fetch")
+def recordings_fetch_command() -> None:
+    """Download every recording not stored locally yet."""
+    stored, missing = _hotline().fetcher.fetch_pending()
+    click.echo(f"{stored} stored, {missing} still missing")
+    if missing:
+        raise SystemExit(1)
+
+
+@cli.group("spool")
+def spool_group() -> None:
+    """Callbacks kept on disk while the database was unavailable."""
+
+
+@spool_group.command("replay")
+def spool_replay_command() -> None:
+    """Apply spooled callbacks to the database."""
+    applied, failed = _hotline().replay_spool(current_app)
+    click.echo(f"{applied} applied, {failed} failed, {_hotline().spool.pending()} waiting")
+    if failed:
+        raise SystemExit(1)
+
+
+@cli.command("call")
+@click.option("--url", required=True, help="base URL of the hotline server, e.g. http://127.0.0.1:5000")
+@click.option("--from", "caller", default="+84901234567", show_default=True)
+@click.option("--operator", type=click.Choice(["answer", "no-answer"]), default="answer", show_default=True)
+@click.argument("steps", nargs=-1)
+def call_command(url: str, caller: str, operator: str, steps: tuple[str, ...]) -> None:
+    """Place an emulated Twilio call: press:1, record:FILE.wav, say:"văn bản", wait:SECONDS, hangup."""
+    from demo import place_call
+
+    case = place_call(_hotline(), url=url, caller=caller, operator=operator, steps=steps, out=_print_event)
+    if case is None:
+        raise SystemExit(1)
+
+
+@cli.command("demo")
+@click.option("--once", is_flag=True, help="exit after the demo call")
+@click.option("--port", default=5000, show_default=True, type=int)
+def demo_command(once: bool, port: int) -> None:
+    """Start the server, place an emulated call that files a case, print the case."""
+    from demo import run_demo
+
+    raise SystemExit(run_demo(current_app, once=once, port=port, out=_print_event))
+
+
+def _print_event(event: dict[str, object]) -> None:
+    click.echo(json.dumps(event, ensure_ascii=False), nl=True)

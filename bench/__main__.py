@@ -1,0 +1,70 @@
+"""Run every benchmark and print the figures for docs/benchmarks.md.
+
+Usage: python -m bench [--postgres URL] [--callers N] [--calls N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import tempfile
+from pathlib import Path
+
+from bench.filing import filing_throughput
+from bench.stats import summary
+from bench.webhooks import run_load, start_gunicorn
+
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--postgres", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_PG),
+                        help="PostgreSQL URL, or 'none' to skip (default: the local test database)")
+    parser.add_argument("--callers", type=int, default=16, help="concurrent emulated callers")
+    parser.add_argument("--calls", type=int, default=25, help="calls per caller")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    args = parser.parse_args()
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        databases = {"SQLite": f"sqlite:///{tmp}/bench.db"}
+        if args.postgres != "none":
+            databases["PostgreSQL"] = _fresh_schema(args.postgres)
+        for name, url in databases.items():
+            _webhooks(name, url, Path(tmp) / name, args)
+            rate = filing_throughput(url)
+            print(f"case filing ({name}, 8 threads × 250 commits): {rate:.0f} cases/s")
+
+
+def _webhooks(name: str, url: str, data_dir: Path, args: argparse.Namespace) -> None:
+    proc, base = start_gunicorn(url, data_dir, args.workers)
+    try:
+        samples = run_load(base, callers=args.callers, calls_per_caller=args.calls)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    wall = samples.pop("_wall")[0]
+    total = sum(len(v) for v in samples.values())
+    print(f"webhooks ({name}, gunicorn {args.workers} gthread workers, {args.callers} concurrent callers, "
+          f"{args.callers * args.calls} calls, {total / wall:.0f} requests/s):")
+    for endpoint in ("voice", "gather", "status"):
+        print("  " + summary(endpoint, samples[endpoint]))
+
+
+def _fresh_schema(url: str) -> str:
+    """A throw-away schema on the PostgreSQL server so the bench never touches real data."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    schema = f"bench_{os.getpid()}"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    engine.dispose()
+    return make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""Webhook latency under concurrent load: gunicorn serving the real app, emulated callers hitting it.
+
+Each virtual caller runs the first steps of a report call as Twilio would: the incoming-call
+webhook, two keypad gathers, then the completed status callback (which files an incomplete case).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import requests
+from twilio.request_validator import RequestValidator
+
+TOKEN = "bench-" + secrets.token_hex(8)
+ACCOUNT = "AC" + "2" * 32
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(database_url: str, data_dir: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    """Migrate, then start `hotline serve` (gunicorn) on a free port; returns the process and base URL."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "DATABASE_URL": database_url, "HOTLINE_DATA_DIR": str(data_dir),
+           "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_ACCOUNT_SID": ACCOUNT, "PUBLIC_BASE_URL": base}
+    hotline = str(Path(sys.executable).with_name("hotline"))
+    subprocess.run([hotline, "db", "upgrade"], env=env, check=True, capture_output=True)
+    proc = subprocess.Popen([hotline, "serve", "--port", str(port), "--workers", str(workers)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(base + "/healthz", timeout=1).status_code == 200:
+                return proc, base
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    proc.terminate()
+    raise RuntimeError("gunicorn did not come up within 30 s")
+
+
+def run_load(base: str, *, callers: int, calls_per_caller: int) -> dict[str, list[float]]:
+    """Run callers threads, each placing calls_per_caller short calls; latency samples per endpoint."""
+    samples: dict[str, list[float]] = defaultdict(list)
+    lock = threading.Lock()
+    validator = RequestValidator(TOKEN)
+
+    def post(http: requests.Session, path: str, params: dict[str, str], name: str) -> None:
+        url = base + path
+        headers = {"X-Twilio-Signature": validator.compute_signature(url, params)}
+        started = time.perf_counter()
+        reply = http.post(url, data=params, headers=headers, timeout=15)
+        elapsed = time.perf_counter() - started
+        reply.raise_for_status()
+        with lock:
+            samples[name].append(elapsed)
+
+    def caller() -> None:
+        with requests.Session() as http:
+            for _ in range(calls_per_caller):
+                sid = "CA" + secrets.token_hex(16)
+                params = {"CallSid": sid, "AccountSid": ACCOUNT, "From": "+84901234567", "To": "1022",
+                          "CallStatus": "in-progress", "ApiVersion": "2010-04-01", "Direction": "inbound"}
+                post(http, "/twilio/voice", params, "voice")
+                post(http, "/twilio/gather?seq=1", {**params, "Digits": "1"}, "gather")
+                post(http, "/twilio/gather?seq=2", {**params, "Digits": "1"}, "gather")
+                post(http, "/twilio/status", {**params, "CallStatus": "completed", "CallDuration": "20"}, "status")
+
+    threads = [threading.Thread(target=caller) for _ in range(callers)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    samples["_wall"] = [time.perf_counter() - started]
+    return samples

@@ -1,0 +1,95 @@
+"""The demo and `hotline call`: an emulated citizen phones the hotline and files a case."""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import select
+
+from ivr.twilio.emulator import Emulator, parse_steps
+from serving import LocalServer
+from speech.synthesis import EspeakSynthesizer
+from storage.cases import case_to_dict
+from storage.migrate import upgrade
+from storage.models import Call, Recording
+from storage.units import sync_units
+
+Out = Callable[[dict[str, Any]], None]
+
+DEMO_ACCOUNT_SID = "AC" + "0" * 31 + "1"
+DEMO_STEPS = (
+    "press:1",  # report a problem
+    "press:1",  # flooding
+    'say:"Đường trước nhà tôi bị ngập sâu gần nửa mét sau cơn mưa chiều nay, xe máy chết máy hàng loạt."',
+    'say:"Số 25 đường Nguyễn Hữu Cảnh, phường Thạnh Mỹ Tây."',
+    "press:1",  # confirm
+)
+
+
+def place_call(hotline: Any, *, url: str, caller: str, operator: str, steps: Sequence[str],
+               out: Out, recordings_timeout_s: float = 10.0) -> dict[str, Any] | None:
+    """Call the server at url like Twilio would; print events; return the case the call left, if any."""
+    settings = hotline.settings
+    if not settings.twilio_auth_token:
+        raise SystemExit("TWILIO_AUTH_TOKEN must be set to the server's auth token to sign emulated requests")
+    emulator = Emulator(url, settings.twilio_auth_token, settings.twilio_account_sid or DEMO_ACCOUNT_SID,
+                        caller=caller, synthesizer=EspeakSynthesizer(), out=out, operator=operator)
+    with emulator:
+        result = emulator.call(parse_steps(steps))
+        case = _case_of_call(hotline, result.sid, recordings_timeout_s)
+    if case is not None:
+        out({"event": "case_filed", **case})
+    return case
+
+
+def run_demo(app: Flask, *, once: bool, port: int, out: Out) -> int:
+    """Migrate, serve, place the demo call, print the case; keep serving unless once."""
+    base = app.extensions["hotline"].settings
+    settings = dataclasses.replace(
+        base,
+        twilio_auth_token=base.twilio_auth_token or secrets.token_hex(16),
+        twilio_account_sid=base.twilio_account_sid or DEMO_ACCOUNT_SID,
+        public_base_url=f"http://127.0.0.1:{port}",
+    )
+    upgrade(settings.database_url)
+    from app import create_app  # the demo builds its own app, signed with the demo's token
+
+    demo_app = create_app(settings)
+    hotline = demo_app.extensions["hotline"]
+    with hotline.sessions.begin() as session:
+        sync_units(session, hotline.catalog.unit_rows())
+    with LocalServer(demo_app, port=port) as server:
+        out({"event": "server_started", "url": server.url})
+        case = place_call(hotline, url=server.url, caller="+84901234567", operator="answer",
+                          steps=DEMO_STEPS, out=out)
+        if once:
+            return 0 if case is not None and case["status"] == "new" else 1
+        out({"event": "serving", "url": server.url,
+             "hint": "Mở địa chỉ này trong trình duyệt; gọi thử: hotline call --url " + server.url + " press:2"})
+        try:
+            server.wait()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def _case_of_call(hotline: Any, call_sid: str, timeout_s: float) -> dict[str, Any] | None:
+    """The case filed for a call, once its recordings are stored locally (or the wait runs out)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with hotline.sessions() as session:
+            call = session.scalars(select(Call).where(Call.sid == call_sid)).one_or_none()
+            if call is None or call.case is None:
+                return None
+            pending = session.scalars(
+                select(Recording).where(Recording.call_id == call.id, Recording.status != "stored")).all()
+            if not pending or time.monotonic() > deadline:
+                case = case_to_dict(call.case)
+                case["recordings"] = [r.local_path or r.remote_url for r in call.recordings]
+                return case
+        time.sleep(0.1)

@@ -1,0 +1,208 @@
+"""Carrier-neutral call handling over the case store.
+
+Each carrier callback is one short transaction: lock the call row, advance the pure
+dialogue one event, file or look up cases through the store, save the new state and
+the rendered response, commit. Because the state lives in the database keyed by the
+carrier's call id, any worker process can take the next callback of any call. The
+dialogue core (engine, state, driver) stays free of the database; this module is the
+seam between them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ivr.actions import Action, CaseDraft, Say
+from ivr.driver import advance
+from ivr.events import CallerHungUp, CallStarted, CaseFound, CaseNotFound, Event, RecordingCaptured
+from ivr.state import DialogueState
+from storage import calls as call_store
+from storage import cases as case_store
+from storage import recordings as recording_store
+from storage.models import Call
+
+log = logging.getLogger(__name__)
+
+# Renders carrier-facing actions for the step numbered seq (the next expected callback).
+Renderer = Callable[[Sequence[Action], int], str]
+
+ENDED_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+
+
+class StoreUnavailable(RuntimeError):
+    """The database could not be reached; the caller must not lose what they gave us."""
+
+
+class Router(Protocol):
+    """Picks the responsible unit and deadline for a case."""
+
+    def __call__(self, category: str | None, ward_code: str | None, now: datetime) -> tuple[str | None, datetime | None]: ...
+
+
+class MenuSource(Protocol):
+    """Gives the live menu and any earlier version that calls in progress still use."""
+
+    def live(self, session: Session) -> tuple[object, int]: ...
+
+    def by_version(self, session: Session, version_id: int | None) -> object: ...
+
+
+@dataclass
+class StoreDesk:
+    """The dialogue driver's CaseDesk, bound to one transaction and one call."""
+
+    session: Session
+    call: Call
+    route: Router
+    now: datetime
+
+    def file_case(self, draft: CaseDraft) -> str:
+        """File the drafted case for this call (idempotent per call) and return its number."""
+        unit, deadline = self.route(draft.category, None, self.now)
+        case = case_store.file_case(
+            self.session, call_id=self.call.id, caller_number=self.call.from_number,
+            status=draft.status, category=draft.category, description=draft.description,
+            address_text=draft.location, unit_code=unit, deadline=deadline, now=self.now,
+            actor="callbot", reason=_filing_reason(draft),
+        )
+        return case.number
+
+    def look_up_case(self, number: str) -> CaseFound | CaseNotFound:
+        """Read a case's status for the caller."""
+        case = case_store.find_case(self.session, number)
+        if case is None:
+            return CaseNotFound(number)
+        return CaseFound(number=case.number, status=case.status,
+                         status_label=case_store.STATUS_LABELS.get(case.status, case.status),
+                         category_label=None)
+
+
+def _filing_reason(draft: CaseDraft) -> str:
+    if draft.status == "incomplete":
+        return "Người gọi gác máy trước khi hoàn tất; hồ sơ giữ lại những gì đã thu được."
+    return "Người gọi xác nhận qua tổng đài tự động."
+
+
+class CallService:
+    """Runs calls: begin, feed events, attach recordings, end."""
+
+    def __init__(self, sessions: sessionmaker[Session], menus: MenuSource, route: Router,
+                 clock: Callable[[], datetime]) -> None:
+        self.sessions = sessions
+        self.menus = menus
+        self.route = route
+        self.clock = clock
+
+    def begin(self, *, sid: str, caller: str, to: str, render: Renderer, preface: str | None = None) -> str:
+        """Open the call (or return the answer already given to this CallSid)."""
+        with self._transaction() as session:
+            now = self.clock()
+            existing = call_store.get_call(session, sid, for_update=True)
+            if existing is not None and existing.last_response:
+                return existing.last_response
+            call = existing or self._open(session, sid=sid, caller=caller, to=to, now=now)
+            menu = self.menus.by_version(session, call.menu_version_id)
+            state, actions = advance(None, CallStarted(caller), menu, now, StoreDesk(session, call, self.route, now))
+            if preface:
+                actions = [Say(preface), *actions]
+            return self._save(session, call, state, actions, render, now, event=None)
+
+    def handle(self, *, sid: str, seq: int, event: Event, render: Renderer) -> str | None:
+        """Apply one caller event; a repeated or stale callback gets the previous answer. None: unknown call."""
+        with self._transaction() as session:
+            call = call_store.get_call(session, sid, for_update=True)
+            if call is None:
+                return None
+            if seq != call.seq or call.ended_at is not None:
+                return call.last_response
+            return self._step(session, call, event, render)
+
+    def record(self, *, sid: str, seq: int | None, recording_sid: str, url: str | None, duration_s: float,
+               purpose: str | None, render: Renderer) -> tuple[str | None, int | None]:
+        """Keep a recording whatever the dialogue state, then let the dialogue use it when it is current.
+
+        Returns the response (None for an unknown call) and our recording id.
+        """
+        with self._transaction() as session:
+            call = call_store.get_call(session, sid, for_update=True)
+            if call is None:
+                return None, None
+            now = self.clock()
+            rec = recording_store.add_recording(session, call=call, sid=recording_sid, remote_url=url,
+                                                duration_s=duration_s, purpose=purpose, now=now)
+            if seq is None or seq != call.seq or call.ended_at is not None:
+                return call.last_response, rec.id
+            event = RecordingCaptured(recording_id=str(rec.id), duration_s=duration_s)
+            return self._step(session, call, event, render), rec.id
+
+    def end(self, *, sid: str, status: str, duration_s: int | None, caller: str, to: str) -> None:
+        """The carrier reports the call's status; when it ended, file whatever was collected."""
+        with self._transaction() as session:
+            now = self.clock()
+            call = call_store.get_call(session, sid, for_update=True)
+            if call is None:
+                call = self._open(session, sid=sid, caller=caller, to=to, now=now)
+            if status not in ENDED_STATUSES:
+                call.status = status
+                return
+            if call.ended_at is not None:
+                return
+            menu = self.menus.by_version(session, call.menu_version_id)
+            state = DialogueState.from_dict(call.state) if call.state else None
+            desk = StoreDesk(session, call, self.route, now)
+            if state is None:
+                state, _ = advance(None, CallStarted(call.from_number), menu, now, desk)
+            state, _ = advance(state, CallerHungUp(), menu, now, desk)
+            call.state = state.to_dict()
+            call_store.end_call(session, call, status=status, duration_s=duration_s, now=now)
+
+    def _open(self, session: Session, *, sid: str, caller: str, to: str, now: datetime) -> Call:
+        _, version_id = self.menus.live(session)
+        call, _ = call_store.open_call(session, sid=sid, from_number=caller, to_number=to, now=now,
+                                       menu_version_id=version_id, state={})
+        return call
+
+    def _step(self, session: Session, call: Call, event: Event, render: Renderer) -> str:
+        now = self.clock()
+        menu = self.menus.by_version(session, call.menu_version_id)
+        state = DialogueState.from_dict(call.state)
+        state, actions = advance(state, event, menu, now, StoreDesk(session, call, self.route, now))
+        return self._save(session, call, state, actions, render, now, event=event)
+
+    def _save(self, session: Session, call: Call, state: DialogueState, actions: Sequence[Action],
+              render: Renderer, now: datetime, event: Event | None) -> str:
+        if event is not None:
+            _log_caller_turn(session, call, event, now)
+        for action in actions:
+            if isinstance(action, Say):
+                call_store.add_turn(session, call, speaker="bot", node=state.node, text=action.text, now=now)
+        response = render(actions, call.seq + 1)
+        call_store.save_step(session, call, state=state.to_dict(), response=response, now=now)
+        return response
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        try:
+            with self.sessions.begin() as session:
+                yield session
+        except SQLAlchemyError as error:
+            raise StoreUnavailable(str(error)) from error
+
+
+def _log_caller_turn(session: Session, call: Call, event: Event, now: datetime) -> None:
+    digits = getattr(event, "digits", None)
+    recording_id = getattr(event, "recording_id", None)
+    text = getattr(event, "text", None)
+    if digits is None and recording_id is None and text is None:
+        return
+    call_store.add_turn(session, call, speaker="caller", node=None, digits=digits, text=text,
+                        confidence=getattr(event, "confidence", None),
+                        recording_id=int(recording_id) if recording_id else None, now=now)

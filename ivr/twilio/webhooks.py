@@ -1,0 +1,252 @@
+"""Twilio voice webhooks: the only code that knows Twilio's field names.
+
+Every endpoint checks X-Twilio-Signature against the public URL before anything else.
+When the database is unreachable the request's parameters go to the durable spool and
+the caller hears an apology and is offered an operator; nothing they gave is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, abort, request
+from twilio.request_validator import RequestValidator
+
+from ivr.actions import Action, Transfer
+from ivr.calls import CallService, StoreUnavailable
+from ivr.events import DigitsPressed, Event, NothingHeard, TransferEnded
+from ivr.twilio import twiml
+from ivr.twilio.recordings import RecordingFetcher
+from storage.spool import Spool, SpoolEntry
+
+log = logging.getLogger(__name__)
+
+XML = "application/xml"
+APOLOGY = ("Xin lỗi quý vị, hệ thống tiếp nhận đang gặp sự cố kỹ thuật. "
+           "Cuộc gọi sẽ được chuyển tới tổng đài viên, xin vui lòng giữ máy.")
+RESTART = "Xin lỗi quý vị, cuộc gọi vừa bị gián đoạn. Xin mời quý vị thực hiện lại từ đầu."
+MESSAGE_PROMPT = ("Hiện chưa có tổng đài viên nào trả lời. Sau tiếng bíp, xin quý vị để lại lời nhắn "
+                  "về sự việc cần phản ánh và địa chỉ, rồi bấm phím thăng. Tổng đài viên sẽ xử lý và gọi lại.")
+GOODBYE = "Tổng đài 1022 đã ghi nhận. Cảm ơn quý vị đã gọi. Xin chào."
+HOLD = "Xin quý vị vui lòng giữ máy, tổng đài viên sẽ trả lời trong giây lát."
+ANSWERED_DIAL = frozenset({"completed", "answered"})
+ANSWERED_QUEUE = frozenset({"bridged", "bridging-in-process"})
+
+View = Callable[[dict[str, str], dict[str, str]], Response]
+
+
+@dataclass(frozen=True)
+class TwilioConfig:
+    """What the adapter needs to know about our Twilio account and how prompts sound."""
+
+    auth_token: str | None
+    public_base_url: str | None
+    voice: Callable[[], twiml.Voice]
+    operator: Transfer
+
+
+class TwilioWebhooks:
+    """Flask views for Twilio's voice callbacks, over a carrier-neutral CallService."""
+
+    def __init__(self, config: TwilioConfig, service: CallService, spool: Spool, fetcher: RecordingFetcher,
+                 clock: Callable[[], datetime]) -> None:
+        self.config = config
+        self.service = service
+        self.spool = spool
+        self.fetcher = fetcher
+        self.clock = clock
+
+    def blueprint(self) -> Blueprint:
+        """The /twilio/... routes; each checks the signature first."""
+        bp = Blueprint("twilio", __name__, url_prefix="/twilio")
+        for path, view in self._views().items():
+            bp.add_url_rule(f"/{path}", endpoint=path.replace("/", "_").replace("-", "_"),
+                            view_func=self._guarded(path, view), methods=["POST"])
+        return bp
+
+    def _views(self) -> dict[str, View]:
+        return {
+            "voice": self.voice, "gather": self.gather, "record": self.record, "dial": self.dial,
+            "status": self.status, "recording-status": self.recording_status,
+            "degraded/dial": self.degraded_dial, "degraded/message": self.degraded_message,
+            "queue-wait": self.queue_wait,
+        }
+
+    # -- views -------------------------------------------------------------------------------
+
+    def voice(self, form: dict[str, str], args: dict[str, str]) -> Response:
+        """Incoming call: open it and answer with the menu's greeting."""
+        body = self.service.begin(sid=form["CallSid"], caller=form.get("From", ""), to=form.get("To", ""),
+                                  render=self._renderer())
+        return _xml(body)
+
+    def gather(self, form: dict[str, str], args: dict[str, str]) -> Response:
+        """Keypad input (or its absence) for the current node."""
+        digits = form.get("Digits", "").strip().rstrip("#")
+        event: Event = DigitsPressed(digits) if digits and "empty" not in args else NothingHeard()
+        return self._event(form, args, event)
+
+    def record(self, form: dict[str, str], args: dict[str, str]) -> Response:
+        """A recording finished; keep it, then continue the dialogue."""
+        url = form.get("RecordingUrl")
+        if "empty" in args or not url:
+            return self._event(form, args, NothingHeard())
+        body, rec_id = self.service.record(
+            sid=form["CallSid"], seq=_seq(args), recording_sid=form.get("RecordingSid") or _sid_from(url),
+            url=url, duration_s=_number(form.get("RecordingDuration")), purpose=None, render=self._renderer())
+        if rec_id is not None:
+            self.fetcher.submit(rec_id)
+        return _xml(body) if body is not None else self._restart(form)
+
+    def dial(self, form: dict[str, str], args: dict[str, str]) -> Response:
+        """A transfer ended: answered, or nobody picked up."""
+        answered = form.get("DialCallStatus") in ANSWERED_DIAL or form.get("QueueResult") in ANSWERED_QUEUE
+        return self._event(form, args, TransferEnded(answered=answered))
+
+    def status(self, form: dict[str, str], args: dict[str, str]) -> Response:
+        """Call status callback; a finished call files whatever was collected."""
+        self.service.end(sid=form["CallSid"], status=form.get("CallStatus", ""),
+                         duration_s=_int(form.get("CallDuration")), caller=form.get("From", ""),
+                         to=form.get("To", ""))
+        return Response(status=204)
+
+    def recording_status(self, form: dict[str, str], args: dict[str, str]) -> Response:
+        """Recording status callback: make sure the recording is kept and fetched."""
+        if form.get("RecordingStatus") == "completed" and form.get("RecordingUrl"):
+            _, rec_id = self.service.record(
+                sid=form["CallSid"], seq=None, recording_sid=form["RecordingSid"], url=form["RecordingUrl"],
+                duration_s=_number(form.get("RecordingDuration")), purpose=None, render=self._renderer())
+            if rec_id is not None:
+                self.fetcher.submit(rec_id)
+        return Response(status=204)
+
+    def queue_wait(self, form: dict[str, str], args: dict[str, str]) -> Response:
+        """While the caller waits for an operator: hold message, then leave after the limit."""
+        return _xml(twiml.queue_wait(queue_time_s=_int(form.get("QueueTime")) or 0,
+                                     limit_s=_int(args.get("limit")) or 30, hold_text=HOLD,
+                                     voice=self.config.voice()))
+
+    def degraded_dial(self, form: dict[str, str], args: dict[str, str]) -> Response:
+        """After the outage transfer: if nobody answered, take a message."""
+        self.spool.append("degraded_dial", form, args, self.clock())
+        if form.get("DialCallStatus") in ANSWERED_DIAL or form.get("QueueResult") in ANSWERED_QUEUE:
+            return _xml(twiml.hang_up(None, voice=self.config.voice()))
+        return _xml(twiml.take_message(voice=self.config.voice(), message_url=self._url("degraded/message"),
+                                       message_prompt=MESSAGE_PROMPT, goodbye=GOODBYE))
+
+    def degraded_message(self, form: dict[str, str], args: dict[str, str]) -> Response:
+        """A message left during an outage: spooled, fetched and filed on replay."""
+        self.spool.append("degraded_message", form, args, self.clock())
+        return _xml(twiml.hang_up(None, voice=self.config.voice()))
+
+    def replay(self, entry: SpoolEntry) -> None:
+        """Apply a spooled callback to the store (needs a request context for URL building)."""
+        form, args = entry.params, entry.query
+        if entry.kind == "degraded_message":
+            if form.get("RecordingUrl"):
+                _, rec_id = self.service.record(
+                    sid=form["CallSid"], seq=None, recording_sid=form.get("RecordingSid") or _sid_from(form["RecordingUrl"]),
+                    url=form["RecordingUrl"], duration_s=_number(form.get("RecordingDuration")), purpose="message",
+                    render=self._renderer())
+                if rec_id is not None:
+                    self.fetcher.submit(rec_id)
+            return
+        view = self._views().get(entry.kind)
+        if view is None or entry.kind == "degraded/dial":
+            log.info("spooled %s for %s needs no replay", entry.kind, form.get("CallSid"))
+            return
+        view(form, args)
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _event(self, form: dict[str, str], args: dict[str, str], event: Event) -> Response:
+        body = self.service.handle(sid=form["CallSid"], seq=_seq(args), event=event, render=self._renderer())
+        return _xml(body) if body is not None else self._restart(form)
+
+    def _restart(self, form: dict[str, str]) -> Response:
+        log.warning("callback for unknown call %s: starting the menu again", form.get("CallSid"))
+        body = self.service.begin(sid=form["CallSid"], caller=form.get("From", ""), to=form.get("To", ""),
+                                  render=self._renderer(), preface=RESTART)
+        return _xml(body)
+
+    def _guarded(self, kind: str, view: View) -> Callable[[], Response]:
+        def guarded() -> Response:
+            form = request.form.to_dict()
+            args = request.args.to_dict()
+            if not self._signed(form):
+                log.warning("rejected %s with a bad signature from %s", request.path, request.remote_addr)
+                abort(403)
+            if "CallSid" not in form:
+                abort(400, description="CallSid is required")
+            try:
+                return view(form, args)
+            except StoreUnavailable as error:
+                log.error("database unavailable during %s for %s: %s", kind, form.get("CallSid"), error)
+                return self._degrade(kind, form, args)
+
+        guarded.__name__ = f"twilio_{kind}"
+        return guarded
+
+    def _degrade(self, kind: str, form: dict[str, str], args: dict[str, str]) -> Response:
+        self.spool.append(kind, form, args, self.clock())  # OSError → 500 → Twilio's fallback URL
+        if kind in ("status", "recording-status"):
+            return Response(status=204)
+        return _xml(twiml.apology(APOLOGY, voice=self.config.voice(), operator=self.config.operator,
+                                  dial_url=self._url("degraded/dial"),
+                                  wait_url=self._url("queue-wait", limit=self.config.operator.timeout_s)))
+
+    def _signed(self, form: dict[str, str]) -> bool:
+        token = self.config.auth_token
+        signature = request.headers.get("X-Twilio-Signature", "")
+        if not token or not signature:
+            return False
+        return RequestValidator(token).validate(self._requested_url(), form, signature)
+
+    def _requested_url(self) -> str:
+        query = request.query_string.decode()
+        return self._base() + request.path + (f"?{query}" if query else "")
+
+    def _base(self) -> str:
+        return self.config.public_base_url or request.host_url.rstrip("/")
+
+    def _url(self, name: str, **query: object) -> str:
+        url = f"{self._base()}/twilio/{name.replace('_', '-')}"
+        return f"{url}?{urlencode(query)}" if query else url
+
+    def _renderer(self) -> Callable[[Sequence[Action], int], str]:
+        voice = self.config.voice()
+        return lambda actions, seq: twiml.render(actions, seq=seq, url_for=self._url, voice=voice)
+
+
+def _xml(body: str) -> Response:
+    return Response(body, mimetype=XML)
+
+
+def _seq(args: dict[str, str]) -> int:
+    try:
+        return int(args.get("seq", ""))
+    except ValueError:
+        return -1
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+def _number(value: str | None) -> float:
+    try:
+        return float(value) if value else 0.0
+    except ValueError:
+        return 0.0
+
+
+def _sid_from(url: str) -> str:
+    return url.rstrip("/").rsplit("/", 1)[-1]
+

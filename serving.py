@@ -1,0 +1,66 @@
+"""Running the WSGI app: gunicorn for real service, a threaded server for demos and tests."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from types import TracebackType
+
+from flask import Flask
+from werkzeug.serving import BaseWSGIServer, make_server
+
+log = logging.getLogger(__name__)
+
+
+def serve(factory: Callable[[], Flask], *, host: str, port: int, workers: int | None = None) -> None:
+    """Serve with gunicorn (gthread workers) when it is installed, else Flask's development server."""
+    try:
+        from gunicorn.app.base import BaseApplication
+    except ImportError:
+        log.warning("gunicorn is not installed: using the development server")
+        factory().run(host=host, port=port, threaded=True)
+        return
+
+    class _Gunicorn(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers or 2 * (os.cpu_count() or 1))
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", 8)
+            self.cfg.set("timeout", 30)
+            self.cfg.set("accesslog", "-")
+
+        def load(self) -> Flask:
+            return factory()
+
+    _Gunicorn().run()
+
+
+class LocalServer:
+    """A threaded HTTP server for the app on a loopback port, stopped on exit."""
+
+    def __init__(self, app: Flask, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._server: BaseWSGIServer = make_server(host, port, app, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="local-server", daemon=True)
+
+    @property
+    def url(self) -> str:
+        """Base URL of the running server."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> LocalServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def wait(self) -> None:
+        """Block until interrupted."""
+        self._thread.join()

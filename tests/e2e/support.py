@@ -1,0 +1,40 @@
+"""Helpers shared by the end-to-end tests: identities and reading back what a call left."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from flask import Flask
+from sqlalchemy import select
+
+from ivr.twilio.emulator import CallResult
+from storage.models import Call, Case, Recording
+
+ACCOUNT_SID = "AC" + "1" * 32
+AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+
+Phone = Callable[..., CallResult]
+
+
+def call_row(app: Flask, sid: str) -> Call:
+    """The stored call with its case, turns and recordings loaded."""
+    with app.extensions["hotline"].sessions() as session:
+        call = session.scalars(select(Call).where(Call.sid == sid)).one()
+        _ = (call.case, list(call.turns), list(call.recordings), call.case and list(call.case.events))
+        return call
+
+
+def all_cases(app: Flask) -> list[Case]:
+    with app.extensions["hotline"].sessions() as session:
+        return list(session.scalars(select(Case).order_by(Case.id)))
+
+
+def wait_for_recordings(app: Flask, sid: str, timeout_s: float = 10.0) -> list[Recording]:
+    """Recordings of a call once the background fetcher has stored them."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        recordings = call_row(app, sid).recordings
+        if all(r.status == "stored" for r in recordings) or time.monotonic() > deadline:
+            return list(recordings)
+        time.sleep(0.05)

@@ -1,0 +1,113 @@
+"""Complete calls through the Twilio emulator against the real app and database."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+from flask import Flask
+
+from ivr.prompts import spell_digits
+from storage.numbers import is_valid_case_number
+from tests.e2e.support import Phone, all_cases, call_row, wait_for_recordings
+
+DESCRIPTION = 'say:"Đường trước nhà tôi ngập sâu nửa mét sau cơn mưa."'
+LOCATION = 'say:"Số 25 đường Nguyễn Hữu Cảnh, phường Thạnh Mỹ Tây."'
+
+
+def test_report_by_keypad_files_a_case_and_reads_the_number_back(app: Flask, phone: Phone) -> None:
+    result = phone("press:1", "press:1", DESCRIPTION, LOCATION, "press:1")
+
+    [case] = all_cases(app)
+    assert case.status == "new"
+    assert case.category == "HT_NGAP"
+    assert case.unit_code == "CTY_THOATNUOC"
+    assert case.deadline is not None and case.deadline > case.created_at
+    assert is_valid_case_number(case.number)
+    assert any(spell_digits(case.number) in prompt for prompt in result.prompts[-3:])
+    assert result.status == "completed"
+
+    recordings = wait_for_recordings(app, result.sid)
+    assert len(recordings) == 2
+    for recording in recordings:
+        assert recording.status == "stored"
+        with wave.open(str(Path(recording.local_path)), "rb") as audio:
+            assert audio.getnframes() / audio.getframerate() > 1.0
+    call = call_row(app, result.sid)
+    assert call.ended_at is not None and call.case.id == case.id
+    assert [t.digits for t in call.turns if t.speaker == "caller" and t.digits] == ["1", "1", "1"]
+    assert sum(1 for t in call.turns if t.recording_id is not None) == 2
+
+
+def test_hang_up_mid_flow_leaves_an_incomplete_case_with_the_recording(app: Flask, phone: Phone) -> None:
+    result = phone("press:1", "press:4", DESCRIPTION, "hangup")
+
+    [case] = all_cases(app)
+    assert case.status == "incomplete"
+    assert case.category == "CAYXANH"
+    assert [r.status for r in wait_for_recordings(app, result.sid)] == ["stored"]
+    assert call_row(app, result.sid).case.id == case.id
+
+
+def test_hang_up_at_the_greeting_still_leaves_a_case_to_call_back(app: Flask, phone: Phone) -> None:
+    result = phone("hangup")
+    [case] = all_cases(app)
+    assert case.status == "incomplete"
+    assert case.caller_number == "+84901234567"
+    assert call_row(app, result.sid).status == "completed"
+
+
+def test_case_lookup_reads_the_status_back(app: Flask, phone: Phone) -> None:
+    filed = phone("press:1", "press:2", DESCRIPTION, LOCATION, "press:1")
+    [case] = all_cases(app)
+
+    result = phone("press:2", f"press:{case.number}#")
+
+    assert any("Mới tiếp nhận" in prompt for prompt in result.prompts)
+    assert len(all_cases(app)) == 1, "a lookup files nothing"
+    assert filed.sid != result.sid
+
+
+def test_lookup_of_an_unknown_number_asks_again(app: Flask, phone: Phone) -> None:
+    result = phone("press:2", "press:12345#", "hangup")
+    lookups = [t for t in call_row(app, result.sid).turns if t.digits == "12345"]
+    assert len(lookups) == 1
+    assert len(result.prompts) >= 3
+
+
+def test_operator_transfer_answered(app: Flask, phone: Phone) -> None:
+    result = phone("press:0", "wait:0.1", operator="answer")
+    assert any(event["event"] == "dial" for event in result.events)
+    assert all_cases(app) == []
+    assert call_row(app, result.sid).ended_at is not None
+
+
+def test_operator_transfer_unanswered_takes_a_message(app: Flask, phone: Phone) -> None:
+    result = phone("press:0", DESCRIPTION, operator="no-answer")
+    [case] = all_cases(app)
+    assert case.status in ("new", "incomplete")
+    assert [r.status for r in wait_for_recordings(app, result.sid)] == ["stored"]
+
+
+def test_duplicate_callbacks_file_nothing_twice(app: Flask, phone: Phone) -> None:
+    result = phone("press:1", "press:1", DESCRIPTION, LOCATION, "press:1", duplicate_callbacks=True)
+    [case] = all_cases(app)
+    assert case.status == "new"
+    call = call_row(app, result.sid)
+    assert [t.digits for t in call.turns if t.speaker == "caller" and t.digits] == ["1", "1", "1"]
+    assert len(wait_for_recordings(app, result.sid)) == 2
+    assert len(case_events := call.case.events) == 1, case_events
+
+
+def test_digits_outside_the_menu_reprompt_then_fall_back(app: Flask, phone: Phone) -> None:
+    result = phone("press:7", "press:8", "press:9", "wait:0.1")
+    prompts = result.prompts
+    assert len(prompts) >= 4, prompts
+    call = call_row(app, result.sid)
+    assert [t.digits for t in call.turns if t.digits] == ["7", "8", "9"]
+
+
+def test_empty_gathers_reprompt(app: Flask, phone: Phone) -> None:
+    result = phone("wait:0.1", "press:0", operator="answer")
+    assert result.prompts[0] != result.prompts[1] or len(result.prompts) > 2
+    assert any(event["event"] == "dial" for event in result.events)
