@@ -5,14 +5,17 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from config.yamlfile import ConfigError, ConfigProblem, line_of, read_yaml, validation_problems
+from config.problems import ConfigError, ProblemSink, add_validation_errors
+from config.yaml_reader import MAX_BYTES, read_document
 
 CODE_PATTERN = r"^[A-Z][A-Z0-9_]*$"
 M = TypeVar("M", bound=BaseModel)
+Code = Annotated[str, Field(pattern=CODE_PATTERN)]
+Text = Annotated[str, Field(min_length=1), AfterValidator(lambda value: unicodedata.normalize("NFC", value))]
 
 
 class _Strict(BaseModel):
@@ -22,30 +25,20 @@ class _Strict(BaseModel):
 class Category(_Strict):
     """One complaint category: stable code, Vietnamese label, handling unit kind and deadline."""
 
-    code: str = Field(pattern=CODE_PATTERN)
-    label: str = Field(min_length=1)
+    code: Code
+    label: Text
     unit_kind: str = Field(min_length=1)
     deadline_days: int = Field(ge=1, le=60)
-
-    @field_validator("label")
-    @classmethod
-    def _nfc(cls, value: str) -> str:
-        return unicodedata.normalize("NFC", value)
 
 
 class Unit(_Strict):
     """A unit that handles cases."""
 
-    code: str = Field(pattern=CODE_PATTERN)
-    name: str = Field(min_length=1)
+    code: Code
+    name: Text
     kind: str = Field(min_length=1)
     ward_code: str | None = None
     phone: str | None = None
-
-    @field_validator("name")
-    @classmethod
-    def _nfc(cls, value: str) -> str:
-        return unicodedata.normalize("NFC", value)
 
 
 class _CategoriesFile(_Strict):
@@ -55,6 +48,10 @@ class _CategoriesFile(_Strict):
 class _UnitsFile(_Strict):
     units: list[Unit] = Field(min_length=1)
     defaults: dict[str, str]
+
+
+class CatalogError(ConfigError):
+    """categories.yaml or units.yaml was refused; problems name file, line and path."""
 
 
 @dataclass(frozen=True)
@@ -72,56 +69,54 @@ class Catalog:
 
     def unit_rows(self) -> list[dict[str, object]]:
         """Units as plain rows for the store."""
-        return [{"code": u.code, "name": u.name, "kind": u.kind, "ward_code": u.ward_code, "phone": u.phone}
-                for u in self.units.values()]
+        return [u.model_dump() for u in self.units.values()]
 
 
 def load_catalog(directory: Path) -> Catalog:
-    """Load categories.yaml and units.yaml from directory; raises ConfigError naming file, line and path."""
-    categories_path, units_path = directory / "categories.yaml", directory / "units.yaml"
-    problems: list[ConfigProblem] = []
-    categories = _parse(categories_path, _CategoriesFile, problems)
-    units = _parse(units_path, _UnitsFile, problems)
-    if categories is None or units is None:
-        raise ConfigError(problems)
-    model_c, data_c = categories
-    model_u, data_u = units
-    problems += _duplicates(categories_path, data_c, "categories", [c.code for c in model_c.categories])
-    problems += _duplicates(units_path, data_u, "units", [u.code for u in model_u.units])
-    unit_codes = {u.code for u in model_u.units}
-    for kind, code in model_u.defaults.items():
-        if code not in unit_codes:
-            problems.append(ConfigProblem(units_path, line_of(data_u, ("defaults", kind)), f"defaults.{kind}",
-                                          f"{code!r} is not a unit"))
-    for index, category in enumerate(model_c.categories):
-        if category.unit_kind not in model_u.defaults:
-            problems.append(ConfigProblem(
-                categories_path, line_of(data_c, ("categories", index, "unit_kind")),
-                f"categories[{index}].unit_kind", f"no default unit for kind {category.unit_kind!r} in units.yaml"))
-    if problems:
-        raise ConfigError(problems)
-    return Catalog(categories={c.code: c for c in model_c.categories}, units={u.code: u for u in model_u.units},
-                   defaults=dict(model_u.defaults))
+    """Load categories.yaml and units.yaml from directory; raises CatalogError naming file, line and path."""
+    categories_sink, units_sink = ProblemSink(str(directory / "categories.yaml")), ProblemSink(str(directory / "units.yaml"))
+    categories = _parse(categories_sink, _CategoriesFile)
+    units = _parse(units_sink, _UnitsFile)
+    if categories is not None and units is not None:
+        _check_codes(categories_sink, "categories", [c.code for c in categories.categories])
+        _check_codes(units_sink, "units", [u.code for u in units.units])
+        codes = {u.code for u in units.units}
+        for kind, code in units.defaults.items():
+            if code not in codes:
+                units_sink.add(("defaults", kind), f"{code!r} is not a unit")
+        for index, category in enumerate(categories.categories):
+            if category.unit_kind not in units.defaults:
+                categories_sink.add(("categories", index, "unit_kind"),
+                                    f"no default unit for kind {category.unit_kind!r} in units.yaml")
+    problems = categories_sink.problems + units_sink.problems
+    if problems or categories is None or units is None:
+        raise CatalogError(problems)
+    return Catalog(categories={c.code: c for c in categories.categories}, units={u.code: u for u in units.units},
+                   defaults=dict(units.defaults))
 
 
-def _parse(path: Path, model: type[M], problems: list[ConfigProblem]) -> tuple[M, object] | None:
-    data, read_problems = read_yaml(path)
-    problems += read_problems
-    if read_problems:
-        return None
+def _parse(sink: ProblemSink, model: type[M]) -> M | None:
     try:
-        return model.model_validate(data), data
+        with open(sink.file, "rb") as stream:
+            raw = stream.read(MAX_BYTES + 1)
+    except OSError as error:
+        sink.add((), f"cannot read the file: {error.strerror or error}")
+        return None
+    document = read_document(raw, sink)
+    if document is None or sink.problems:
+        return None
+    data: Any
+    data, sink.lines = document
+    try:
+        return model.model_validate(data)
     except ValidationError as error:
-        problems += validation_problems(error, data, path)
+        add_validation_errors(sink, error)
         return None
 
 
-def _duplicates(path: Path, data: object, key: str, codes: list[str]) -> list[ConfigProblem]:
+def _check_codes(sink: ProblemSink, key: str, codes: list[str]) -> None:
     seen: set[str] = set()
-    found = []
     for index, code in enumerate(codes):
         if code in seen:
-            found.append(ConfigProblem(path, line_of(data, (key, index, "code")), f"{key}[{index}].code",
-                                       f"duplicate code {code!r}"))
+            sink.add((key, index, "code"), f"duplicate code {code!r}")
         seen.add(code)
-    return found

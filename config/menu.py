@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from config.menu_checks import apply_defaults, check_graph, check_nodes, check_targets
-from config.menu_errors import Loc, MenuError, MenuProblem, ProblemSink, format_problems, line_of
+from config.problems import ConfigError, ConfigProblem, Loc, ProblemSink, add_validation_errors, format_problems, line_of
 from config.menu_schema import (
     KEYS,
     NODE_TYPES,
@@ -39,7 +39,7 @@ from config.menu_schema import (
     Voice,
     template_fields,
 )
-from config.menu_yaml import MAX_BYTES, read_document
+from config.yaml_reader import MAX_BYTES, read_document
 
 __all__ = [
     "KEYS", "NODE_TYPES", "PLACEHOLDERS", "ConfirmNode", "Defaults", "DigitsNode", "FileCaseNode",
@@ -47,6 +47,13 @@ __all__ = [
     "NodeBase", "Option", "QuestionNode", "SayNode", "TransferNode", "Voice", "format_problems",
     "load_menu", "load_menus", "parse_menu", "template_fields", "validate_menu_file",
 ]
+
+
+MenuProblem = ConfigProblem
+
+
+class MenuError(ConfigError):
+    """A menu file (or directory of them) failed to load; problems lists every cause found."""
 
 
 @dataclass(frozen=True)
@@ -137,8 +144,7 @@ def _parse(raw: bytes, file: str, categories: Collection[str] | None) -> tuple[M
     try:
         doc = MenuDocument.model_validate(data)
     except ValidationError as exc:
-        for error in exc.errors():
-            _add_schema_problem(sink, error)
+        add_validation_errors(sink, exc, relocate=_relocate, explain=_explain_node_type)
         return None, sink
     targets_ok = check_targets(doc, sink)
     nodes = apply_defaults(doc)
@@ -160,35 +166,16 @@ def _parse(raw: bytes, file: str, categories: Collection[str] | None) -> tuple[M
     return menu, sink
 
 
-def _add_schema_problem(sink: ProblemSink, error: ErrorDetails) -> None:
-    loc: Loc = tuple(error["loc"])
+def _explain_node_type(error: ErrorDetails, loc: Loc) -> tuple[Loc, str] | None:
+    expected = ", ".join(sorted(NODE_TYPES))
+    if error["type"] == "union_tag_invalid":
+        return loc + ("type",), f"unknown node type; expected one of {expected}"
+    if error["type"] == "union_tag_not_found":
+        return loc, f"missing 'type'; expected one of {expected}"
+    return None
+
+
+def _relocate(loc: Loc) -> Loc:
     if len(loc) >= 3 and loc[0] == "nodes" and loc[2] in NODE_TYPES:
-        loc = loc[:2] + loc[3:]  # pydantic names the union member; the file does not
-    if loc and loc[-1] == "[key]":
-        loc = loc[:-1]
-    kind = error["type"]
-    if kind == "union_tag_invalid":
-        loc += ("type",)
-        message = f"unknown node type; expected one of {', '.join(sorted(NODE_TYPES))}"
-    elif kind == "union_tag_not_found":
-        message = f"missing 'type'; expected one of {', '.join(sorted(NODE_TYPES))}"
-    elif kind == "missing":
-        message = "required field is missing"
-    elif kind == "extra_forbidden":
-        message = "unknown field"
-    elif kind == "value_error":
-        message = str(error.get("ctx", {}).get("error", error["msg"]))
-    else:
-        message = _PLAIN.get(kind, error["msg"])
-    sink.add(loc, message)
-
-
-_PLAIN = {
-    "dict_type": "expected a mapping (key: value lines)",
-    "model_type": "expected a mapping (key: value lines)",
-    "tuple_type": "expected a list",
-    "bool_type": "expected true or false",
-    "int_type": "expected a whole number",
-    "string_type": "expected text; quote values such as phone numbers",
-}
-"""Pydantic's wording for wrong types, rephrased for people editing YAML."""
+        return loc[:2] + loc[3:]  # pydantic names the union member; the file does not
+    return loc

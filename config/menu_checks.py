@@ -6,7 +6,7 @@ import unicodedata
 from collections import deque
 from collections.abc import Collection, Iterator, Mapping
 
-from config.menu_errors import Loc, ProblemSink
+from config.problems import Loc, ProblemSink
 from config.menu_schema import (
     ConfirmNode,
     DigitsNode,

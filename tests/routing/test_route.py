@@ -10,7 +10,7 @@ import pytest
 
 from config.catalog import load_catalog
 from config.settings import PACKAGE_DIR
-from config.yamlfile import ConfigError
+from config.problems import ConfigError
 from routing.deadlines import add_working_days
 from routing.route import Router
 

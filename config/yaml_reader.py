@@ -1,4 +1,4 @@
-"""Read a menu file into plain data plus the line of every key, refusing risky YAML.
+"""Read an admin-edited YAML file into plain data plus the line of every key, refusing risky YAML.
 
 ruamel.yaml composes the document (safe, pure Python) and this module builds
 dicts, lists and scalars itself, so it sees every duplicate key, anchor, alias
@@ -14,10 +14,10 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from config.menu_errors import Loc, ProblemSink
+from config.problems import Loc, ProblemSink
 
 MAX_BYTES = 1_000_000
-"""Menus are a few kilobytes; anything bigger is a mistake or an attack."""
+"""Config files are a few kilobytes; anything bigger is a mistake or an attack."""
 
 MAX_DEPTH = 32
 
