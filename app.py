@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config.catalog import Catalog, load_catalog
 from config.menu import validate_menu_file
-from config.settings import Settings
+from config.problems import ConfigError
+from config.settings import Settings, SettingsError
 from ivr.actions import Transfer
 from ivr.calls import CallService
 from ivr.menus import MenuRegistry
@@ -264,14 +265,23 @@ def call_command(url: str, caller: str, operator: str, steps: tuple[str, ...]) -
         raise SystemExit(1)
 
 
-@cli.command("demo")
+@cli.command("demo", with_appcontext=False)
 @click.option("--once", is_flag=True, help="exit after the demo call")
 @click.option("--port", default=5000, show_default=True, type=int)
 def demo_command(once: bool, port: int) -> None:
     """Start the server, place an emulated call that files a case, print the case."""
     from demo import run_demo
 
-    raise SystemExit(run_demo(current_app, once=once, port=port, out=_print_event))
+    raise SystemExit(run_demo(Settings.from_env(), once=once, port=port, out=_print_event))
+
+
+def main() -> None:
+    """Entry point of the `hotline` script: configuration errors are reported without a traceback."""
+    try:
+        cli.main(standalone_mode=True)
+    except (SettingsError, ConfigError) as error:
+        click.echo(f"hotline: configuration error:\n{error}", err=True)
+        raise SystemExit(2) from None
 
 
 def _print_event(event: dict[str, object]) -> None:

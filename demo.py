@@ -8,9 +8,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from flask import Flask
 from sqlalchemy import select
 
+from config.settings import Settings
 from ivr.twilio.emulator import Emulator, parse_steps
 from serving import LocalServer
 from speech.synthesis import EspeakSynthesizer
@@ -47,15 +47,15 @@ def place_call(hotline: Any, *, url: str, caller: str, operator: str, steps: Seq
     return case
 
 
-def run_demo(app: Flask, *, once: bool, port: int, out: Out) -> int:
+def run_demo(base: Settings, *, once: bool, port: int, out: Out) -> int:
     """Migrate, serve, place the demo call, print the case; keep serving unless once."""
-    base = app.extensions["hotline"].settings
     settings = dataclasses.replace(
         base,
         twilio_auth_token=base.twilio_auth_token or secrets.token_hex(16),
         twilio_account_sid=base.twilio_account_sid or DEMO_ACCOUNT_SID,
-        public_base_url=f"http://127.0.0.1:{port}",
+        public_base_url=None,  # the emulated carrier calls the loopback address it is given
     )
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.database_url)
     from app import create_app  # the demo builds its own app, signed with the demo's token
 

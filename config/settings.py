@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -34,9 +34,9 @@ class Settings:
     secret_key: str | None = None
     operator_number: str | None = None
     debug: bool = False
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "data_dir", self.data_dir.resolve())  # stored paths must not depend on cwd
         if not self.database_url:
             object.__setattr__(self, "database_url", f"sqlite:///{self.data_dir.resolve() / 'hotline.db'}")
 

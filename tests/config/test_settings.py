@@ -11,9 +11,9 @@ from config.settings import DEFAULT_MENU_DIR, Settings, SettingsError
 
 def test_defaults_put_everything_under_the_data_directory() -> None:
     settings = Settings.from_env({})
-    assert settings.data_dir == Path("var")
+    assert settings.data_dir == Path("var").resolve()
     assert settings.database_url == f"sqlite:///{Path('var').resolve() / 'hotline.db'}"
-    assert settings.recordings_dir == Path("var/recordings")
+    assert settings.recordings_dir == Path("var").resolve() / "recordings"
     assert settings.menu_dir == DEFAULT_MENU_DIR
     assert settings.twilio_auth_token is None and settings.public_base_url is None
 

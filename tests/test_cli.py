@@ -1,0 +1,75 @@
+"""The `hotline` command line, run as a user runs it: a subprocess with an environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HOTLINE = str(Path(sys.executable).with_name("hotline"))
+
+
+def hotline(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([HOTLINE, *args], env={**os.environ, **env}, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+@pytest.fixture
+def env(db_url: str, tmp_path: Path) -> dict[str, str]:
+    return {"DATABASE_URL": db_url, "HOTLINE_DATA_DIR": str(tmp_path / "var"), "TWILIO_AUTH_TOKEN": "",
+            "PUBLIC_BASE_URL": "", "CI": os.environ.get("CI", "")}
+
+
+def test_demo_once_files_a_case_and_prints_it_last(env: dict[str, str]) -> None:
+    run = hotline("demo", "--once", "--port", "0", env=env)
+    assert run.returncode == 0, run.stderr
+    events = [json.loads(line) for line in run.stdout.splitlines()]
+    case = events[-1]
+    assert case["event"] == "case_filed" and case["status"] == "new" and case["category"] == "HT_NGAP"
+    for key in ("number", "status", "category", "ward", "unit", "deadline", "call_sid", "created_at"):
+        assert key in case
+    assert all(Path(path).is_file() for path in case["recordings"])
+    assert [e["event"] for e in events].count("recording") == 2
+
+    listed = json.loads(hotline("cases", "list", "--json", env=env).stdout)
+    assert [row["number"] for row in listed] == [case["number"]]
+    shown = hotline("cases", "show", case["number"], "--json", env=env)
+    assert json.loads(shown.stdout)["call_sid"] == case["call_sid"]
+    missing = hotline("cases", "show", "999999", env=env)
+    assert missing.returncode != 0 and "không có hồ sơ" in missing.stderr
+
+
+def test_db_upgrade_is_idempotent(env: dict[str, str]) -> None:
+    for _ in range(2):
+        run = hotline("db", "upgrade", env=env)
+        assert run.returncode == 0, run.stderr
+        assert "database at" in run.stdout
+
+
+def test_menu_validate_reports_file_line_and_path(tmp_path: Path, env: dict[str, str]) -> None:
+    good = hotline("menu", "validate", str(Path("config/menus").resolve()), env=env)
+    assert good.returncode == 0, good.stderr
+    bad = tmp_path / "main.yaml"
+    bad.write_text("name: main\nstart: a\nnodes:\n  a: {type: say, prompt: Chào, next: b}\n")
+    run = hotline("menu", "validate", str(bad), env=env)
+    assert run.returncode == 1
+    assert f"{bad}:4 nodes.a.next: 'b' is not a node" in run.stderr
+
+
+def test_bad_settings_are_named_without_a_traceback(env: dict[str, str]) -> None:
+    run = hotline("cases", "list", env={**env, "HOTLINE_DEBUG": "maybe"})
+    assert run.returncode == 2
+    assert "HOTLINE_DEBUG" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_server_refuses_to_start_on_a_broken_menu(tmp_path: Path, env: dict[str, str]) -> None:
+    menus = tmp_path / "menus"
+    menus.mkdir()
+    (menus / "main.yaml").write_text("name: main\nstart: a\nnodes: [\n")
+    run = hotline("serve", "--port", "0", env={**env, "HOTLINE_MENU_DIR": str(menus)}, timeout=30)
+    assert run.returncode == 2
+    assert f"{menus / 'main.yaml'}:4" in run.stderr and "Traceback" not in run.stderr
