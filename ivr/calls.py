@@ -179,11 +179,9 @@ class CallService:
 
     def _save(self, session: Session, call: Call, state: DialogueState, actions: Sequence[Action],
               render: Renderer, now: datetime, event: Event | None) -> str:
-        if event is not None:
-            _log_caller_turn(session, call, event, now)
-        for action in actions:
-            if isinstance(action, Say):
-                call_store.add_turn(session, call, speaker="bot", node=state.node, text=action.text, now=now)
+        turns = [_caller_turn(event)] if event is not None else []
+        turns += [{"speaker": "bot", "node": state.node, "text": a.text} for a in actions if isinstance(a, Say)]
+        call_store.add_turns(session, call, [turn for turn in turns if turn], now=now)
         response = render(actions, call.seq + 1)
         call_store.save_step(session, call, state=state.to_dict(), response=response, now=now)
         return response
@@ -197,12 +195,12 @@ class CallService:
             raise StoreUnavailable(str(error)) from error
 
 
-def _log_caller_turn(session: Session, call: Call, event: Event, now: datetime) -> None:
+def _caller_turn(event: Event) -> dict[str, object]:
+    """What the caller gave in this event, as turn fields; empty when the event carries nothing."""
     digits = getattr(event, "digits", None)
     recording_id = getattr(event, "recording_id", None)
     text = getattr(event, "text", None)
     if digits is None and recording_id is None and text is None:
-        return
-    call_store.add_turn(session, call, speaker="caller", node=None, digits=digits, text=text,
-                        confidence=getattr(event, "confidence", None),
-                        recording_id=int(recording_id) if recording_id else None, now=now)
+        return {}
+    return {"speaker": "caller", "digits": digits, "text": text, "confidence": getattr(event, "confidence", None),
+            "recording_id": int(recording_id) if recording_id else None}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -81,25 +81,25 @@ def add_turn(
     now: datetime,
 ) -> Turn:
     """Append a turn to a call, numbered after the call's last turn."""
-    if speaker not in SPEAKERS:
-        raise ValueError(f"unknown speaker {speaker!r}; expected one of {', '.join(SPEAKERS)}")
-    last = session.scalar(select(func.max(Turn.seq)).where(Turn.call_id == call.id))
-    turn = Turn(
-        call=call,
-        seq=(last or 0) + 1,
-        speaker=speaker,
-        node=node,
-        text=text,
-        digits=digits,
-        confidence=confidence,
-        start_s=start_s,
-        end_s=end_s,
-        recording_id=recording_id,
-        created_at=now,
-    )
-    session.add(turn)
+    [turn] = add_turns(session, call, [dict(
+        speaker=speaker, node=node, text=text, digits=digits, confidence=confidence, start_s=start_s,
+        end_s=end_s, recording_id=recording_id,
+    )], now=now)
     session.flush()
     return turn
+
+
+def add_turns(session: Session, call: Call, turns: Sequence[Mapping[str, Any]], *, now: datetime) -> list[Turn]:
+    """Append several turns in order with one numbering query; they are inserted at the next flush."""
+    for fields in turns:
+        if fields.get("speaker") not in SPEAKERS:
+            raise ValueError(f"unknown speaker {fields.get('speaker')!r}; expected one of {', '.join(SPEAKERS)}")
+    if not turns:
+        return []
+    last = session.scalar(select(func.max(Turn.seq)).where(Turn.call_id == call.id)) or 0
+    rows = [Turn(call=call, seq=last + index, created_at=now, **fields) for index, fields in enumerate(turns, 1)]
+    session.add_all(rows)
+    return rows
 
 
 def end_call(session: Session, call: Call, *, status: str, duration_s: int | None, now: datetime) -> bool:
