@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -11,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-from flask import Flask, current_app, jsonify, render_template
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from flask.cli import FlaskGroup
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -54,6 +55,7 @@ class Hotline:
     webhooks: TwilioWebhooks
     fetcher: RecordingFetcher
     spool: Spool
+    background: ThreadPoolExecutor
 
     def replay_spool(self, app: Flask) -> tuple[int, int]:
         """Apply callbacks spooled during a database outage; returns (applied, failed)."""
@@ -74,6 +76,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["hotline"] = hotline
     app.register_blueprint(hotline.webhooks.blueprint())
     _add_pages(app, hotline)
+    _replay_when_recovered(app, hotline)
     if not settings.twilio_auth_token:
         log.warning("TWILIO_AUTH_TOKEN is not set: every Twilio webhook will be refused with 403")
     return app
@@ -87,15 +90,15 @@ def _assemble(settings: Settings) -> Hotline:
     menus.load()
     service = CallService(sessions, menus, Router(catalog), clock=utc_now)
     spool = Spool(settings.spool_dir)
+    background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="hotline-background")
     fetcher = RecordingFetcher(sessions, settings.recordings_dir, settings.twilio_account_sid,
-                               settings.twilio_auth_token, clock=utc_now,
-                               executor=ThreadPoolExecutor(max_workers=2, thread_name_prefix="recordings"))
+                               settings.twilio_auth_token, clock=utc_now, executor=background)
     operator = Transfer(number=settings.operator_number) if settings.operator_number else Transfer(queue="operators")
     config = TwilioConfig(auth_token=settings.twilio_auth_token, public_base_url=settings.public_base_url,
                           voice=lambda: twiml.Voice(**menus.current().voice_options()), operator=operator)
     webhooks = TwilioWebhooks(config, service, spool, fetcher, clock=utc_now)
     _sync_catalog(sessions, catalog)
-    return Hotline(settings, sessions, menus, catalog, service, webhooks, fetcher, spool)
+    return Hotline(settings, sessions, menus, catalog, service, webhooks, fetcher, spool, background)
 
 
 def _sync_catalog(sessions: sessionmaker[Session], catalog: Catalog) -> None:
@@ -106,6 +109,26 @@ def _sync_catalog(sessions: sessionmaker[Session], catalog: Catalog) -> None:
     except SQLAlchemyError as error:
         log.warning("units not synchronised with the database yet (run `hotline db upgrade`): %s",
                     str(error).splitlines()[0])
+
+
+def _replay_when_recovered(app: Flask, hotline: Hotline) -> None:
+    """Once a webhook succeeds again, apply what the spool kept during the outage, in the background."""
+    replaying = threading.Lock()
+
+    def replay() -> None:
+        if replaying.acquire(blocking=False):
+            try:
+                applied, failed = hotline.replay_spool(app)
+                log.info("spool replayed after recovery: %s applied, %s failed", applied, failed)
+            finally:
+                replaying.release()
+
+    @app.after_request
+    def after(response: Response) -> Response:
+        if (request.blueprint == "twilio" and response.status_code < 400 and not g.get("hotline_degraded")
+                and hotline.spool.pending()):
+            hotline.background.submit(replay)
+        return response
 
 
 def _add_pages(app: Flask, hotline: Hotline) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, abort, request
+from flask import Blueprint, Response, abort, g, request
 from twilio.request_validator import RequestValidator
 
 from ivr.actions import Action, Transfer
@@ -192,6 +192,7 @@ class TwilioWebhooks:
         return guarded
 
     def _degrade(self, kind: str, form: dict[str, str], args: dict[str, str]) -> Response:
+        g.hotline_degraded = True
         self.spool.append(kind, form, args, self.clock())  # OSError → 500 → Twilio's fallback URL
         if kind in ("status", "recording-status"):
             return Response(status=204)

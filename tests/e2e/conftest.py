@@ -28,7 +28,7 @@ def app(settings: Settings) -> Iterator[Flask]:
     app = create_app(settings)
     yield app
     hotline = app.extensions["hotline"]
-    hotline.fetcher.executor.shutdown(wait=True)
+    hotline.background.shutdown(wait=True)
     hotline.sessions.kw["bind"].dispose()
 
 
