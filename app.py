@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-from flask import Flask, Response, current_app, g, jsonify, render_template, request
+from flask import Flask, Response, current_app, g, jsonify, render_template
 from flask.cli import FlaskGroup
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -56,6 +56,11 @@ class Hotline:
     fetcher: RecordingFetcher
     spool: Spool
     background: ThreadPoolExecutor
+
+    def close(self) -> None:
+        """Finish background work and close database connections."""
+        self.background.shutdown(wait=True)
+        self.sessions.kw["bind"].dispose()
 
     def replay_spool(self, app: Flask) -> tuple[int, int]:
         """Apply callbacks spooled during a database outage; returns (applied, failed)."""
@@ -125,8 +130,7 @@ def _replay_when_recovered(app: Flask, hotline: Hotline) -> None:
 
     @app.after_request
     def after(response: Response) -> Response:
-        if (request.blueprint == "twilio" and response.status_code < 400 and not g.get("hotline_degraded")
-                and hotline.spool.pending()):
+        if g.get("hotline_store_ok") and hotline.spool.pending():
             hotline.background.submit(replay)
         return response
 

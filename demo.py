@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from contextlib import closing
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -63,7 +64,7 @@ def run_demo(base: Settings, *, once: bool, port: int, out: Out) -> int:
     hotline = demo_app.extensions["hotline"]
     with hotline.sessions.begin() as session:
         sync_units(session, hotline.catalog.unit_rows())
-    with LocalServer(demo_app, port=port) as server:
+    with closing(hotline), LocalServer(demo_app, port=port) as server:
         out({"event": "server_started", "url": server.url})
         case = place_call(hotline, url=server.url, caller="+84901234567", operator="answer",
                           steps=DEMO_STEPS, out=out)

@@ -36,6 +36,7 @@ HOLD = "Xin quý vị vui lòng giữ máy, tổng đài viên sẽ trả lời 
 ANSWERED_DIAL = frozenset({"completed", "answered"})
 ANSWERED_QUEUE = frozenset({"bridged", "bridging-in-process"})
 
+STORE_KINDS = frozenset({"voice", "gather", "record", "dial", "status", "recording-status"})
 View = Callable[[dict[str, str], dict[str, str]], Response]
 
 
@@ -183,16 +184,17 @@ class TwilioWebhooks:
             if "CallSid" not in form:
                 abort(400, description="CallSid is required")
             try:
-                return view(form, args)
+                response = view(form, args)
             except StoreUnavailable as error:
                 log.error("database unavailable during %s for %s: %s", kind, form.get("CallSid"), error)
                 return self._degrade(kind, form, args)
+            g.hotline_store_ok = kind in STORE_KINDS  # the database answered: a spool can be replayed
+            return response
 
         guarded.__name__ = f"twilio_{kind}"
         return guarded
 
     def _degrade(self, kind: str, form: dict[str, str], args: dict[str, str]) -> Response:
-        g.hotline_degraded = True
         self.spool.append(kind, form, args, self.clock())  # OSError → 500 → Twilio's fallback URL
         if kind in ("status", "recording-status"):
             return Response(status=204)

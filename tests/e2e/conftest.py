@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 from flask import Flask
+
 from app import create_app
 from config.settings import Settings
 from ivr.twilio.emulator import CallResult, Emulator, parse_steps
 from serving import LocalServer
 from speech.synthesis import EspeakSynthesizer
-from tests.e2e.support import ACCOUNT_SID, AUTH_TOKEN, Phone
+from tests.e2e.support import ACCOUNT_SID, AUTH_TOKEN, MakeApp, Phone
 
 
 
@@ -24,12 +25,22 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings) -> Iterator[Flask]:
-    app = create_app(settings)
-    yield app
-    hotline = app.extensions["hotline"]
-    hotline.background.shutdown(wait=True)
-    hotline.sessions.kw["bind"].dispose()
+def make_app() -> Iterator[MakeApp]:
+    """Build apps that are closed (background work finished, connections closed) after the test."""
+    apps: list[Flask] = []
+
+    def make(settings: Settings) -> Flask:
+        apps.append(create_app(settings))
+        return apps[-1]
+
+    yield make
+    for app in apps:
+        app.extensions["hotline"].close()
+
+
+@pytest.fixture
+def app(settings: Settings, make_app: MakeApp) -> Flask:
+    return make_app(settings)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from flask import Flask
 from sqlalchemy import select
 
+from config.settings import Settings
 from ivr.twilio.emulator import CallResult
 from storage.models import Call, Case, Recording
 
@@ -15,6 +16,7 @@ ACCOUNT_SID = "AC" + "1" * 32
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 
 Phone = Callable[..., CallResult]
+MakeApp = Callable[[Settings], Flask]
 
 
 def call_row(app: Flask, sid: str) -> Call:

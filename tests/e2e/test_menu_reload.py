@@ -14,7 +14,7 @@ from twilio.request_validator import RequestValidator
 
 from app import create_app
 from config.settings import DEFAULT_MENU_DIR, Settings
-from tests.e2e.support import ACCOUNT_SID, AUTH_TOKEN, call_row
+from tests.e2e.support import ACCOUNT_SID, AUTH_TOKEN, MakeApp, call_row
 
 BASE = "http://localhost"
 
@@ -27,8 +27,8 @@ def menu_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def live_app(settings: Settings, menu_dir: Path) -> Flask:
-    app = create_app(dataclasses.replace(settings, menu_dir=menu_dir))
+def live_app(settings: Settings, menu_dir: Path, make_app: MakeApp) -> Flask:
+    app = make_app(dataclasses.replace(settings, menu_dir=menu_dir))
     app.extensions["hotline"].menus.check_every_s = 0.0
     return app
 
@@ -71,7 +71,8 @@ def test_a_broken_edit_keeps_the_last_good_menu(live_app: Flask, menu_dir: Path,
     assert "Xin chào" in said(post(live_app, "/twilio/voice"))
 
 
-def test_a_call_in_progress_finishes_on_the_version_it_started_with(live_app: Flask, menu_dir: Path) -> None:
+def test_a_call_in_progress_finishes_on_the_version_it_started_with(live_app: Flask, menu_dir: Path,
+                                                                     make_app: MakeApp) -> None:
     post(live_app, "/twilio/voice")
     started_on = call_row(live_app, "CA" + "c" * 32).menu_version_id
     edit(menu_dir, "Vui lòng chọn lĩnh vực cần phản ánh.", "Mời chọn lĩnh vực.")
@@ -80,7 +81,7 @@ def test_a_call_in_progress_finishes_on_the_version_it_started_with(live_app: Fl
     assert call_row(live_app, "CA" + "c" * 32).menu_version_id == started_on
 
     # A fresh process (empty cache, new files on disk) still finds the call's version in the database.
-    restarted = create_app(dataclasses.replace(live_app.extensions["hotline"].settings))
+    restarted = make_app(dataclasses.replace(live_app.extensions["hotline"].settings))
     assert "Sau tiếng bíp, quý vị vui lòng mô tả" in said(post(restarted, "/twilio/gather?seq=2", Digits="7"))
     call = call_row(restarted, "CA" + "c" * 32)
     assert call.seq == 3 and call.menu_version_id == started_on

@@ -13,7 +13,7 @@ from twilio.request_validator import RequestValidator
 
 from app import create_app
 from config.settings import Settings
-from tests.e2e.support import ACCOUNT_SID, AUTH_TOKEN, all_cases, call_row
+from tests.e2e.support import ACCOUNT_SID, AUTH_TOKEN, MakeApp, all_cases, call_row
 
 BASE = "http://localhost"
 SID = "CA" + "a" * 32
@@ -123,9 +123,9 @@ def test_status_callback_for_a_call_we_never_saw_still_leaves_a_case(app: Flask,
 
 
 def test_database_down_apologises_offers_an_operator_and_loses_nothing(settings: Settings, app: Flask,
-                                                                      tmp_path: Path) -> None:
+                                                                      tmp_path: Path, make_app: MakeApp) -> None:
     broken = dataclasses.replace(settings, database_url=f"sqlite:///{tmp_path}/missing/dir/hotline.db")
-    down = create_app(broken).test_client()
+    down = make_app(broken).test_client()
 
     status, twiml = post(down, "/twilio/voice", call_params())
     assert status == 200
@@ -141,7 +141,7 @@ def test_database_down_apologises_offers_an_operator_and_loses_nothing(settings:
 
     # The database is back: the same spool, replayed by a healthy server, leaves a case with the message.
     healthy = dataclasses.replace(settings, data_dir=broken.data_dir)
-    up = create_app(healthy)
+    up = make_app(healthy)
     applied, failed = up.extensions["hotline"].replay_spool(up)
     assert (applied, failed) == (4, 0)
     [case] = all_cases(up)
@@ -153,14 +153,14 @@ def test_database_down_apologises_offers_an_operator_and_loses_nothing(settings:
 
 
 def test_the_first_good_webhook_after_an_outage_replays_the_spool(settings: Settings, app: Flask,
-                                                                   tmp_path: Path) -> None:
+                                                                   tmp_path: Path, make_app: MakeApp) -> None:
     broken = dataclasses.replace(settings, database_url=f"sqlite:///{tmp_path}/missing/dir/hotline.db")
-    down = create_app(broken).test_client()
+    down = make_app(broken).test_client()
     post(down, "/twilio/voice", call_params())
     post(down, "/twilio/status", call_params(CallStatus="completed", CallDuration="12"))
     assert len(list(broken.spool_dir.glob("*.json"))) == 2
 
-    up = create_app(dataclasses.replace(settings, data_dir=broken.data_dir))
+    up = make_app(dataclasses.replace(settings, data_dir=broken.data_dir))
     other = call_params(CallSid="CA" + "d" * 32)
     post(up.test_client(), "/twilio/voice", other)
     up.extensions["hotline"].background.shutdown(wait=True)
