@@ -167,16 +167,18 @@ def _hotline() -> Hotline:
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--workers", default=None, type=int, help="gunicorn workers (default: 2 per core)")
+@click.option("--workers", default=None, type=int,
+              help="gunicorn workers (default: 1 on SQLite, 2 per core on PostgreSQL)")
 def serve_command(host: str, port: int, workers: int | None) -> None:
     """Run the server: gunicorn when available, Flask's development server otherwise."""
     settings = _hotline().settings
     applied, failed = _hotline().replay_spool(current_app)
     if applied or failed:
         click.echo(f"spool: {applied} replayed, {failed} failed")
-    from serving import serve
+    from serving import default_workers, serve
 
-    serve(lambda: create_app(settings), host=host, port=port, workers=workers)
+    serve(lambda: create_app(settings), host=host, port=port,
+          workers=workers or default_workers(settings.database_url))
 
 
 @cli.group("db")

@@ -14,7 +14,12 @@ from werkzeug.serving import BaseWSGIServer, make_server
 log = logging.getLogger(__name__)
 
 
-def serve(factory: Callable[[], Flask], *, host: str, port: int, workers: int | None = None) -> None:
+def default_workers(database_url: str) -> int:
+    """One process for SQLite (it has one writer at a time; threads queue on a lock), 2 per core otherwise."""
+    return 1 if database_url.startswith("sqlite") else 2 * (os.cpu_count() or 1)
+
+
+def serve(factory: Callable[[], Flask], *, host: str, port: int, workers: int) -> None:
     """Serve with gunicorn (gthread workers) when it is installed, else Flask's development server."""
     try:
         from gunicorn.app.base import BaseApplication
@@ -26,7 +31,7 @@ def serve(factory: Callable[[], Flask], *, host: str, port: int, workers: int | 
     class _Gunicorn(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
-            self.cfg.set("workers", workers or 2 * (os.cpu_count() or 1))
+            self.cfg.set("workers", workers)
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("threads", 8)
             self.cfg.set("timeout", 30)

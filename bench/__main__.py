@@ -14,6 +14,7 @@ from pathlib import Path
 from bench.filing import filing_throughput
 from bench.stats import summary
 from bench.webhooks import run_load, start_gunicorn
+from serving import default_workers
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -22,9 +23,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--postgres", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_PG),
                         help="PostgreSQL URL, or 'none' to skip (default: the local test database)")
-    parser.add_argument("--callers", type=int, default=16, help="concurrent emulated callers")
+    parser.add_argument("--callers", type=int, nargs="+", default=[4, 16], help="concurrent emulated callers")
     parser.add_argument("--calls", type=int, default=25, help="calls per caller")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="gunicorn workers (default: what `hotline serve` picks for the database)")
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -38,18 +40,20 @@ def main() -> None:
 
 
 def _webhooks(name: str, url: str, data_dir: Path, args: argparse.Namespace) -> None:
-    proc, base = start_gunicorn(url, data_dir, args.workers)
+    workers = args.workers or default_workers(url)
+    proc, base = start_gunicorn(url, data_dir, workers)
     try:
-        samples = run_load(base, callers=args.callers, calls_per_caller=args.calls)
+        for callers in args.callers:
+            samples = run_load(base, callers=callers, calls_per_caller=args.calls)
+            wall = samples.pop("_wall")[0]
+            total = sum(len(v) for v in samples.values())
+            print(f"webhooks ({name}, gunicorn {workers} × 8 gthread workers, {callers} concurrent callers, "
+                  f"{callers * args.calls} calls, {total / wall:.0f} requests/s):")
+            for endpoint in ("voice", "gather", "status"):
+                print("  " + summary(endpoint, samples[endpoint]))
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-    wall = samples.pop("_wall")[0]
-    total = sum(len(v) for v in samples.values())
-    print(f"webhooks ({name}, gunicorn {args.workers} gthread workers, {args.callers} concurrent callers, "
-          f"{args.callers * args.calls} calls, {total / wall:.0f} requests/s):")
-    for endpoint in ("voice", "gather", "status"):
-        print("  " + summary(endpoint, samples[endpoint]))
 
 
 def _fresh_schema(url: str) -> str:

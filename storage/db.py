@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+import threading
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -81,11 +82,28 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         finally:
             cursor.close()
 
+    # Threads of one process queue on this lock instead of polling SQLite's busy handler,
+    # whose growing sleeps (up to 100 ms each) made the slowest webhooks wait for seconds.
+    writer = threading.Lock()
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
+        if writer.acquire(timeout=busy_timeout_ms / 1000):
+            connection.info["holds_writer_lock"] = True
         # IMMEDIATE takes the write lock up front, so a transaction that reads and then
         # writes waits on busy_timeout instead of failing with SQLITE_BUSY mid-way.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _release(connection)
+            raise
+
+    def _release(connection: Connection) -> None:
+        if connection.info.pop("holds_writer_lock", False):
+            writer.release()
+
+    event.listen(engine, "commit", _release)
+    event.listen(engine, "rollback", _release)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -73,3 +76,49 @@ def test_server_refuses_to_start_on_a_broken_menu(tmp_path: Path, env: dict[str,
     run = hotline("serve", "--port", "0", env={**env, "HOTLINE_MENU_DIR": str(menus)}, timeout=30)
     assert run.returncode == 2
     assert f"{menus / 'main.yaml'}:4" in run.stderr and "Traceback" not in run.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_serve_and_call_as_an_operator_would(env: dict[str, str], tmp_path: Path) -> None:
+    """`hotline serve` (gunicorn) answers; `hotline call` reports a report call and the case it filed."""
+    port = free_port()
+    env = {**env, "TWILIO_AUTH_TOKEN": "cli-test-token", "TWILIO_ACCOUNT_SID": "AC" + "3" * 32}
+    assert hotline("db", "upgrade", env=env).returncode == 0
+    log = tmp_path / "serve.log"
+    with open(log, "w") as out, subprocess.Popen([HOTLINE, "serve", "--port", str(port), "--workers", "2"],
+                                                 env={**os.environ, **env}, stdout=out, stderr=out) as server:
+        _serve_and_call(server, port, env, log)
+
+
+def _serve_and_call(server: subprocess.Popen[bytes], port: int, env: dict[str, str], log: Path) -> None:
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_until_healthy(url, server, log)
+        run = hotline("call", "--url", url, "press:1", "press:3", 'say:"Đèn đường hẻm 12 tắt cả tuần nay."',
+                      'say:"Hẻm 12 đường số 4, phường Bình Hưng Hòa."', "press:1", env=env)
+        assert run.returncode == 0, run.stderr
+        events = [json.loads(line) for line in run.stdout.splitlines()]
+        assert events[-1]["event"] == "case_filed"
+        assert events[-1]["category"] == "HT_CHIEUSANG" and events[-1]["unit"] == "TT_QLHTKT_CS"
+        assert any(e["event"] == "prompt" and "Đèn đường" in e["text"] for e in events)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _wait_until_healthy(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert server.poll() is None, log.read_text()
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=1) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError("hotline serve did not answer /healthz within 30 s")

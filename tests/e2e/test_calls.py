@@ -5,11 +5,16 @@ from __future__ import annotations
 import wave
 from pathlib import Path
 
+import pytest
 from flask import Flask
+from sqlalchemy.exc import NoResultFound
 
 from ivr.prompts import spell_digits
+from ivr.twilio.emulator import Emulator, parse_steps
+from serving import LocalServer
+from speech.synthesis import EspeakSynthesizer
 from storage.numbers import is_valid_case_number
-from tests.e2e.support import Phone, all_cases, call_row, wait_for_recordings
+from tests.e2e.support import ACCOUNT_SID, Phone, all_cases, call_row, wait_for_recordings
 
 DESCRIPTION = 'say:"Đường trước nhà tôi ngập sâu nửa mét sau cơn mưa."'
 LOCATION = 'say:"Số 25 đường Nguyễn Hữu Cảnh, phường Thạnh Mỹ Tây."'
@@ -111,3 +116,14 @@ def test_empty_gathers_reprompt(app: Flask, phone: Phone) -> None:
     result = phone("wait:0.1", "press:0", operator="answer")
     assert result.prompts[0] != result.prompts[1] or len(result.prompts) > 2
     assert any(event["event"] == "dial" for event in result.events)
+
+
+def test_a_caller_signed_with_the_wrong_token_is_refused_and_leaves_nothing(app: Flask, server: LocalServer,
+                                                                             synthesizer: EspeakSynthesizer) -> None:
+    with Emulator(server.url, "a-forged-auth-token", ACCOUNT_SID, synthesizer=synthesizer, pause_scale=0.0) as forger:
+        result = forger.call(parse_steps(["press:1"]))
+    assert result.errors and {e["code"] for e in result.errors} == {11200}
+    assert {r["status"] for r in result.requests} == {403}
+    assert all_cases(app) == []
+    with pytest.raises(NoResultFound):
+        call_row(app, result.sid)

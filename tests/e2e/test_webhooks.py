@@ -9,6 +9,7 @@ from xml.etree import ElementTree
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy.exc import NoResultFound
 from twilio.request_validator import RequestValidator
 
 from app import create_app
@@ -58,7 +59,7 @@ def test_forged_or_missing_signature_is_refused_and_changes_nothing(app: Flask, 
                      signature=signature)
     assert status == 403
     assert all_cases(app) == []
-    with pytest.raises(Exception):
+    with pytest.raises(NoResultFound):
         call_row(app, SID)
 
 
