@@ -136,9 +136,11 @@ class CallService:
             if call is None:
                 return None, None
             now = self.clock()
+            current = seq is not None and seq == call.seq and call.ended_at is None
+            purpose = purpose or (self._slot_waiting(session, call) if current else None)
             rec = recording_store.add_recording(session, call=call, sid=recording_sid, remote_url=url,
                                                 duration_s=duration_s, purpose=purpose, now=now)
-            if seq is None or seq != call.seq or call.ended_at is not None:
+            if not current:
                 return call.last_response, rec.id
             event = RecordingCaptured(recording_id=str(rec.id), duration_s=duration_s)
             return self._step(session, call, event, render), rec.id
@@ -162,7 +164,16 @@ class CallService:
                 state, _ = advance(None, CallStarted(call.from_number), menu, now, desk)
             state, _ = advance(state, CallerHungUp(), menu, now, desk)
             call.state = state.to_dict()
+            call.outcome = _outcome(session, call)
             call_store.end_call(session, call, status=status, duration_s=duration_s, now=now)
+
+    def _slot_waiting(self, session: Session, call: Call) -> str | None:
+        """The slot the current question fills (description, location), naming what a recording holds."""
+        if not call.state:
+            return None
+        menu = self.menus.by_version(session, call.menu_version_id)
+        node = menu.node(DialogueState.from_dict(call.state).node)
+        return getattr(node, "slot", None) if getattr(node, "type", None) == "question" else None
 
     def _open(self, session: Session, *, sid: str, caller: str, to: str, now: datetime) -> Call:
         _, version_id = self.menus.live(session)
@@ -193,6 +204,14 @@ class CallService:
                 yield session
         except SQLAlchemyError as error:
             raise StoreUnavailable(str(error)) from error
+
+
+def _outcome(session: Session, call: Call) -> str:
+    """How the call ended, for lists and dashboards: a filed case, an incomplete one, or no case."""
+    case = case_store.case_for_call(session, call.id)
+    if case is None:
+        return "no_case"
+    return "incomplete_case" if case.status == "incomplete" else "case_filed"
 
 
 def _caller_turn(event: Event) -> dict[str, object]:

@@ -82,7 +82,7 @@ def file_case(
         session.add(case)
         session.flush()
     else:
-        case, created = add_or_get(session, case, lambda: _case_for_call(session, call_id))
+        case, created = add_or_get(session, case, lambda: case_for_call(session, call_id))
         if not created:
             return case
     case.number = case_number(case.id)
@@ -91,7 +91,8 @@ def file_case(
     return case
 
 
-def _case_for_call(session: Session, call_id: int) -> Case | None:
+def case_for_call(session: Session, call_id: int) -> Case | None:
+    """The case a call left, if any."""
     return session.scalars(select(Case).where(Case.call_id == call_id)).one_or_none()
 
 

@@ -127,3 +127,14 @@ def test_a_caller_signed_with_the_wrong_token_is_refused_and_leaves_nothing(app:
     assert all_cases(app) == []
     with pytest.raises(NoResultFound):
         call_row(app, result.sid)
+
+
+def test_recordings_say_what_they_hold_and_calls_say_how_they_ended(app: Flask, phone: Phone) -> None:
+    filed = phone("press:1", "press:1", DESCRIPTION, LOCATION, "press:1")
+    dropped = phone("press:1", "press:1", DESCRIPTION, "hangup")
+    looked_up = phone("press:2", "hangup")
+    assert [r.purpose for r in call_row(app, filed.sid).recordings] == ["description", "location"]
+    assert [r.purpose for r in call_row(app, dropped.sid).recordings] == ["description"]
+    assert call_row(app, filed.sid).outcome == "case_filed"
+    assert call_row(app, dropped.sid).outcome == "incomplete_case"
+    assert call_row(app, looked_up.sid).outcome == "incomplete_case"  # hung up before giving a number

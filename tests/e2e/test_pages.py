@@ -1,0 +1,32 @@
+"""The server's own pages: a Vietnamese status page and a health check."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from flask import Flask
+
+from config.settings import Settings
+from tests.e2e.support import MakeApp
+
+
+def test_index_page_is_vietnamese_and_names_the_webhook_urls(app: Flask) -> None:
+    reply = app.test_client().get("/", base_url="https://hotline.example.vn")
+    page = reply.get_data(as_text=True)
+    assert reply.status_code == 200 and 'lang="vi"' in page
+    assert "Máy chủ đang hoạt động" in page
+    assert "https://hotline.example.vn/twilio/voice" in page and "https://hotline.example.vn/twilio/status" in page
+
+
+def test_health_reports_the_database_and_the_menu(app: Flask) -> None:
+    reply = app.test_client().get("/healthz")
+    assert reply.status_code == 200
+    body = reply.get_json()
+    assert body["database"] == "ok" and len(body["menu_version"]) == 64 and body["spooled"] == 0
+
+
+def test_health_says_when_the_database_is_down(settings: Settings, tmp_path: Path, make_app: MakeApp) -> None:
+    down = make_app(dataclasses.replace(settings, database_url=f"sqlite:///{tmp_path}/no/such/dir/x.db"))
+    reply = down.test_client().get("/healthz")
+    assert reply.status_code == 503 and reply.get_json()["database"] == "unavailable"
