@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 import click
-from flask import Flask, Response, current_app, g, jsonify, render_template
+from flask import Flask, current_app
 from flask.cli import FlaskGroup
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.catalog import Catalog, load_catalog
+from console.status import status_blueprint
 from config.menu import validate_menu_file
 from config.problems import ConfigError
 from config.settings import Settings, SettingsError
@@ -34,6 +34,9 @@ from storage.db import make_engine, make_session_factory
 from storage.migrate import current, upgrade
 from storage.spool import Spool
 from storage.units import sync_units
+
+if TYPE_CHECKING:
+    from routing.understand import Understander
 
 log = logging.getLogger("hotline")
 
@@ -64,9 +67,7 @@ class Hotline:
 
     def replay_spool(self, app: Flask) -> tuple[int, int]:
         """Apply callbacks spooled during a database outage; returns (applied, failed)."""
-        base = self.settings.public_base_url or "http://localhost"
-        with app.test_request_context(base_url=base):
-            return self.spool.replay(self.webhooks.replay)
+        return self.webhooks.replay_spool(app)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -74,14 +75,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     logging.basicConfig(level=logging.DEBUG if settings.debug else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = Flask(__name__, template_folder="templates", static_folder="static")
+    app = Flask(__name__)
     app.config["SECRET_KEY"] = settings.secret_key
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     hotline = _assemble(settings)
     app.extensions["hotline"] = hotline
     app.register_blueprint(hotline.webhooks.blueprint())
-    _add_pages(app, hotline)
-    _replay_when_recovered(app, hotline)
+    app.register_blueprint(status_blueprint(hotline.sessions, hotline.menus, hotline.spool,
+                                            hotline.settings.public_base_url))
     if not settings.twilio_auth_token:
         log.warning("TWILIO_AUTH_TOKEN is not set: every Twilio webhook will be refused with 403")
     return app
@@ -101,7 +102,7 @@ def _assemble(settings: Settings) -> Hotline:
     operator = Transfer(number=settings.operator_number) if settings.operator_number else Transfer(queue="operators")
     config = TwilioConfig(auth_token=settings.twilio_auth_token, public_base_url=settings.public_base_url,
                           voice=lambda: twiml.Voice(**menus.current().voice_options()), operator=operator)
-    webhooks = TwilioWebhooks(config, service, spool, fetcher, clock=utc_now)
+    webhooks = TwilioWebhooks(config, service, spool, fetcher, clock=utc_now, background=background)
     _sync_catalog(sessions, catalog)
     return Hotline(settings, sessions, menus, catalog, service, webhooks, fetcher, spool, background)
 
@@ -114,44 +115,6 @@ def _sync_catalog(sessions: sessionmaker[Session], catalog: Catalog) -> None:
     except SQLAlchemyError as error:
         log.warning("units not synchronised with the database yet (run `hotline db upgrade`): %s",
                     str(error).splitlines()[0])
-
-
-def _replay_when_recovered(app: Flask, hotline: Hotline) -> None:
-    """Once a webhook succeeds again, apply what the spool kept during the outage, in the background."""
-    replaying = threading.Lock()
-
-    def replay() -> None:
-        if replaying.acquire(blocking=False):
-            try:
-                applied, failed = hotline.replay_spool(app)
-                log.info("spool replayed after recovery: %s applied, %s failed", applied, failed)
-            finally:
-                replaying.release()
-
-    @app.after_request
-    def after(response: Response) -> Response:
-        if g.get("hotline_store_ok") and hotline.spool.pending():
-            hotline.background.submit(replay)
-        return response
-
-
-def _add_pages(app: Flask, hotline: Hotline) -> None:
-    @app.get("/healthz")
-    def health():  # type: ignore[no-untyped-def]
-        try:
-            with hotline.sessions() as session:
-                session.execute(text("SELECT 1"))
-            database = "ok"
-        except SQLAlchemyError:
-            database = "unavailable"
-        body = {"database": database, "menu_version": hotline.menus.current().version,
-                "spooled": hotline.spool.pending()}
-        return jsonify(body), 200 if database == "ok" else 503
-
-    @app.get("/")
-    def index():  # type: ignore[no-untyped-def]
-        return render_template("index.html", menu=hotline.menus.current(),
-                               public_base_url=hotline.settings.public_base_url)
 
 
 # -- command line ------------------------------------------------------------------------------
@@ -302,6 +265,49 @@ def demo_command(once: bool, port: int) -> None:
     from demo import run_demo
 
     raise SystemExit(run_demo(Settings.from_env(), once=once, port=port, out=_print_event))
+
+
+@cli.command("understand", with_appcontext=False)
+@click.argument("text", required=False)
+@click.option("--jsonl", "jsonl", type=click.File(encoding="utf-8"), help="lines with id and text ('-': stdin)")
+def understand_command(text: str | None, jsonl: TextIO | None) -> None:
+    """Category, ward, unit and deadline of an utterance, as JSON."""
+    if (text is None) == (jsonl is None):
+        raise click.UsageError("give either TEXT or --jsonl FILE")
+    understander = _understander()
+    if text is not None:
+        click.echo(json.dumps(understander.understand(text).to_dict(), ensure_ascii=False))
+        return
+    for number, line in enumerate(jsonl or (), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            result = understander.understand(str(row["text"])).to_dict(str(row.get("id", number)))
+        except (ValueError, KeyError, TypeError) as error:
+            raise click.ClickException(f"line {number}: expected a JSON object with text ({error})") from error
+        click.echo(json.dumps(result, ensure_ascii=False))
+
+
+@cli.command("evaluate", with_appcontext=False)
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="headline figures as JSON")
+def evaluate_command(path: Path, as_json: bool) -> None:
+    """Score understanding on a labelled JSONL file (the format of shared/eval/dev.jsonl)."""
+    from routing.evaluation import evaluate, format_report, read_examples
+
+    try:
+        score = evaluate(read_examples(path), _understander().understand)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(json.dumps(score.summary()) if as_json else format_report(score))
+
+
+def _understander() -> Understander:
+    from routing.gazetteer import Gazetteer
+    from routing.understand import Understander
+
+    return Understander(load_catalog(Settings.from_env().config_dir), Gazetteer.load())
 
 
 def main() -> None:

@@ -8,12 +8,14 @@ the caller hears an apology and is offered an operator; nothing they gave is los
 from __future__ import annotations
 
 import logging
+import threading
+from concurrent.futures import Executor
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, abort, g, request
+from flask import Blueprint, Flask, Response, abort, current_app, g, request
 from twilio.request_validator import RequestValidator
 
 from ivr.actions import Action, Transfer
@@ -54,12 +56,14 @@ class TwilioWebhooks:
     """Flask views for Twilio's voice callbacks, over a carrier-neutral CallService."""
 
     def __init__(self, config: TwilioConfig, service: CallService, spool: Spool, fetcher: RecordingFetcher,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], background: Executor) -> None:
         self.config = config
         self.service = service
         self.spool = spool
         self.fetcher = fetcher
         self.clock = clock
+        self.background = background
+        self._replaying = threading.Lock()
 
     def blueprint(self) -> Blueprint:
         """The /twilio/... routes; each checks the signature first."""
@@ -67,7 +71,19 @@ class TwilioWebhooks:
         for path, view in self._views().items():
             bp.add_url_rule(f"/{path}", endpoint=path.replace("/", "_").replace("-", "_"),
                             view_func=self._guarded(path, view), methods=["POST"])
+        bp.after_request(self._replay_when_recovered)
         return bp
+
+    def replay_spool(self, app: Flask) -> tuple[int, int]:
+        """Apply callbacks spooled during a database outage, oldest first; returns (applied, failed)."""
+        with self._replaying, app.test_request_context(base_url=self.config.public_base_url or "http://localhost"):
+            return self.spool.replay(self.replay)
+
+    def _replay_when_recovered(self, response: Response) -> Response:
+        # The database answered this webhook: apply what the spool kept meanwhile, in the background.
+        if g.get("hotline_store_ok") and not self._replaying.locked() and self.spool.pending():
+            self.background.submit(self.replay_spool, current_app._get_current_object())  # type: ignore[attr-defined]
+        return response
 
     def _views(self) -> dict[str, View]:
         return {

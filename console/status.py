@@ -1,0 +1,34 @@
+"""The server's status page and health check."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, render_template
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ivr.menus import MenuRegistry
+from storage.spool import Spool
+
+
+def status_blueprint(sessions: sessionmaker[Session], menus: MenuRegistry, spool: Spool,
+                     public_base_url: str | None) -> Blueprint:
+    """`/` (Vietnamese status page with the webhook URLs) and `/healthz` (JSON, 503 when the database is down)."""
+    bp = Blueprint("status", __name__, template_folder="templates")
+
+    @bp.get("/healthz")
+    def health() -> tuple[Response, int]:
+        try:
+            with sessions() as session:
+                session.execute(text("SELECT 1"))
+            database = "ok"
+        except SQLAlchemyError:
+            database = "unavailable"
+        body = {"database": database, "menu_version": menus.current().version, "spooled": spool.pending()}
+        return jsonify(body), 200 if database == "ok" else 503
+
+    @bp.get("/")
+    def index() -> str:
+        return render_template("status.html", menu=menus.current(), public_base_url=public_base_url)
+
+    return bp
