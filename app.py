@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
 import click
 from flask import Flask, current_app
@@ -28,15 +28,15 @@ from ivr.menus import MenuRegistry
 from ivr.twilio import twiml
 from ivr.twilio.recordings import RecordingFetcher
 from ivr.twilio.webhooks import TwilioConfig, TwilioWebhooks
-from routing.route import Router
+from routing.evaluation import evaluate, format_report, read_examples
+from routing.gazetteer import Gazetteer
+from routing.route import Router, unit_rows
+from routing.understand import Understander
 from storage.cases import case_to_dict, find_case, list_cases
 from storage.db import make_engine, make_session_factory
 from storage.migrate import current, upgrade
 from storage.spool import Spool
 from storage.units import sync_units
-
-if TYPE_CHECKING:
-    from routing.understand import Understander
 
 log = logging.getLogger("hotline")
 
@@ -54,11 +54,17 @@ class Hotline:
     sessions: sessionmaker[Session]
     menus: MenuRegistry
     catalog: Catalog
+    understander: Understander
     service: CallService
     webhooks: TwilioWebhooks
     fetcher: RecordingFetcher
     spool: Spool
     background: ThreadPoolExecutor
+
+    def sync_units(self) -> None:
+        """Store the units of config/units.yaml and every ward's own units."""
+        with self.sessions.begin() as session:
+            sync_units(session, unit_rows(self.catalog, self.understander.gazetteer))
 
     def close(self) -> None:
         """Finish background work and close database connections."""
@@ -92,9 +98,11 @@ def _assemble(settings: Settings) -> Hotline:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     sessions = make_session_factory(make_engine(settings.database_url))
     catalog = load_catalog(settings.config_dir)  # invalid YAML refuses to start, with file, line and reason
+    understander = Understander(catalog, Gazetteer.load())
     menus = MenuRegistry(settings.menu_dir, clock=utc_now, categories=catalog.categories.keys())
     menus.load()
-    service = CallService(sessions, menus, Router(catalog), clock=utc_now)
+    service = CallService(sessions, menus, Router(catalog, understander.gazetteer), clock=utc_now,
+                          understand=understander.understand, label=catalog.label)
     spool = Spool(settings.spool_dir)
     background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="hotline-background")
     fetcher = RecordingFetcher(sessions, settings.recordings_dir, settings.twilio_account_sid,
@@ -103,15 +111,15 @@ def _assemble(settings: Settings) -> Hotline:
     config = TwilioConfig(auth_token=settings.twilio_auth_token, public_base_url=settings.public_base_url,
                           voice=lambda: twiml.Voice(**menus.current().voice_options()), operator=operator)
     webhooks = TwilioWebhooks(config, service, spool, fetcher, clock=utc_now, background=background)
-    _sync_catalog(sessions, catalog)
-    return Hotline(settings, sessions, menus, catalog, service, webhooks, fetcher, spool, background)
+    hotline = Hotline(settings, sessions, menus, catalog, understander, service, webhooks, fetcher, spool, background)
+    _sync_units(hotline)
+    return hotline
 
 
-def _sync_catalog(sessions: sessionmaker[Session], catalog: Catalog) -> None:
+def _sync_units(hotline: Hotline) -> None:
     """Load units from config into the store; a database that is down now is not a reason to refuse calls."""
     try:
-        with sessions.begin() as session:
-            sync_units(session, catalog.unit_rows())
+        hotline.sync_units()
     except SQLAlchemyError as error:
         log.warning("units not synchronised with the database yet (run `hotline db upgrade`): %s",
                     str(error).splitlines()[0])
@@ -154,8 +162,7 @@ def db_upgrade_command() -> None:
     """Migrate the database to the newest schema and load units from config."""
     hotline = _hotline()
     upgrade(hotline.settings.database_url)
-    with hotline.sessions.begin() as session:
-        sync_units(session, hotline.catalog.unit_rows())
+    hotline.sync_units()
     click.echo(f"database at {current(hotline.settings.database_url)}")
 
 
@@ -294,8 +301,6 @@ def understand_command(text: str | None, jsonl: TextIO | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="headline figures as JSON")
 def evaluate_command(path: Path, as_json: bool) -> None:
     """Score understanding on a labelled JSONL file (the format of shared/eval/dev.jsonl)."""
-    from routing.evaluation import evaluate, format_report, read_examples
-
     try:
         score = evaluate(read_examples(path), _understander().understand)
     except ValueError as error:
@@ -304,9 +309,6 @@ def evaluate_command(path: Path, as_json: bool) -> None:
 
 
 def _understander() -> Understander:
-    from routing.gazetteer import Gazetteer
-    from routing.understand import Understander
-
     return Understander(load_catalog(Settings.from_env().config_dir), Gazetteer.load())
 
 

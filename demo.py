@@ -18,7 +18,6 @@ from speech.synthesis import EspeakSynthesizer
 from storage.cases import case_to_dict
 from storage.migrate import upgrade
 from storage.models import Call, Recording
-from storage.units import sync_units
 
 Out = Callable[[dict[str, Any]], None]
 
@@ -62,8 +61,7 @@ def run_demo(base: Settings, *, once: bool, port: int, out: Out) -> int:
 
     demo_app = create_app(settings)
     hotline = demo_app.extensions["hotline"]
-    with hotline.sessions.begin() as session:
-        sync_units(session, hotline.catalog.unit_rows())
+    hotline.sync_units()
     with closing(hotline), LocalServer(demo_app, port=port) as server:
         out({"event": "server_started", "url": server.url})
         case = place_call(hotline, url=server.url, caller="+84901234567", operator="answer",

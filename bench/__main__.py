@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bench.filing import filing_throughput
 from bench.stats import summary
+from bench.understanding import startup_seconds, texts_from, throughput
 from bench.webhooks import run_load, start_gunicorn
 from serving import default_workers
 
@@ -27,8 +28,13 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=25, help="calls per caller")
     parser.add_argument("--workers", type=int, default=None,
                         help="gunicorn workers (default: what `hotline serve` picks for the database)")
+    parser.add_argument("--only", choices=["understanding", "webhooks"], help="run one part")
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    if args.only in (None, "understanding"):
+        _understanding()
+    if args.only == "understanding":
+        return
     with tempfile.TemporaryDirectory() as tmp:
         databases = {"SQLite": f"sqlite:///{tmp}/bench.db"}
         if args.postgres != "none":
@@ -37,6 +43,15 @@ def main() -> None:
             _webhooks(name, url, Path(tmp) / name, args)
             rate = filing_throughput(url)
             print(f"case filing ({name}, 8 threads × 250 commits): {rate:.0f} cases/s")
+
+
+def _understanding() -> None:
+    # Measured in a fresh process so start-up includes the imports a server pays once.
+    seconds, understander = startup_seconds()
+    texts = texts_from(Path(__file__).resolve().parents[2] / "shared/eval/dev.jsonl")
+    rate = throughput(understander, texts)
+    print(f"understanding: start-up {seconds * 1000:.0f} ms (catalog, gazetteer, classifier); "
+          f"{rate:.0f} utterances/s on one thread over {len(texts)} varied utterances")
 
 
 def _webhooks(name: str, url: str, data_dir: Path, args: argparse.Namespace) -> None:

@@ -24,6 +24,8 @@ from ivr.actions import Action, CaseDraft, Say
 from ivr.driver import advance
 from ivr.events import CallerHungUp, CallStarted, CaseFound, CaseNotFound, Event, RecordingCaptured
 from ivr.state import DialogueState
+from routing.route import FALLBACK_CATEGORY
+from routing.understand import Understanding
 from storage import calls as call_store
 from storage import cases as case_store
 from storage import recordings as recording_store
@@ -47,6 +49,12 @@ class Router(Protocol):
     def __call__(self, category: str | None, ward_code: str | None, now: datetime) -> tuple[str | None, datetime | None]: ...
 
 
+class Understand(Protocol):
+    """Understands what a caller said: category, ward and address."""
+
+    def __call__(self, text: str) -> Understanding: ...
+
+
 class MenuSource(Protocol):
     """Gives the live menu and any earlier version that calls in progress still use."""
 
@@ -61,17 +69,26 @@ class StoreDesk:
 
     session: Session
     call: Call
-    route: Router
     now: datetime
+    route: Router
+    understand: Understand | None = None
+    label: Callable[[str | None], str | None] = lambda code: None
 
     def file_case(self, draft: CaseDraft) -> str:
         """File the drafted case for this call (idempotent per call) and return its number."""
-        unit, deadline = self.route(draft.category, None, self.now)
+        said = " ".join(part for part in (draft.description, draft.location) if part)
+        understood = self.understand(said) if said and self.understand else None
+        category = _category(draft.category, understood.category if understood else None)
+        ward_code = understood.ward_code if understood else None
+        unit, deadline = self.route(category, ward_code, self.now)
         case = case_store.file_case(
             self.session, call_id=self.call.id, caller_number=self.call.from_number,
-            status=draft.status, category=draft.category, description=draft.description,
-            address_text=draft.location, unit_code=unit, deadline=deadline, now=self.now,
-            actor="callbot", reason=_filing_reason(draft),
+            status=draft.status, category=category, description=draft.description,
+            address_text=(understood.address if understood else None) or draft.location,
+            unit_code=unit, deadline=deadline, now=self.now, actor="callbot", reason=_filing_reason(draft),
+            ward=understood.ward if understood else None, ward_code=ward_code,
+            legacy_ward=understood.legacy_ward if understood else None,
+            legacy_district=understood.legacy_district if understood else None,
         )
         return case.number
 
@@ -82,7 +99,14 @@ class StoreDesk:
             return CaseNotFound(number)
         return CaseFound(number=case.number, status=case.status,
                          status_label=case_store.STATUS_LABELS.get(case.status, case.status),
-                         category_label=None)
+                         category_label=self.label(case.category))
+
+
+def _category(chosen: str | None, heard: str | None) -> str | None:
+    """The caller's keypad choice, unless it was "other" and what they said names a field."""
+    if chosen not in (None, FALLBACK_CATEGORY) or heard in (None, FALLBACK_CATEGORY):
+        return chosen or heard
+    return heard
 
 
 def _filing_reason(draft: CaseDraft) -> str:
@@ -95,11 +119,17 @@ class CallService:
     """Runs calls: begin, feed events, attach recordings, end."""
 
     def __init__(self, sessions: sessionmaker[Session], menus: MenuSource, route: Router,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], understand: Understand | None = None,
+                 label: Callable[[str | None], str | None] = lambda code: None) -> None:
         self.sessions = sessions
         self.menus = menus
         self.route = route
         self.clock = clock
+        self.understand = understand
+        self.label = label
+
+    def _desk(self, session: Session, call: Call, now: datetime) -> StoreDesk:
+        return StoreDesk(session, call, now, self.route, self.understand, self.label)
 
     def begin(self, *, sid: str, caller: str, to: str, render: Renderer, preface: str | None = None) -> str:
         """Open the call (or return the answer already given to this CallSid)."""
@@ -110,7 +140,7 @@ class CallService:
                 return existing.last_response
             call = existing or self._open(session, sid=sid, caller=caller, to=to, now=now)
             menu = self.menus.by_version(session, call.menu_version_id)
-            state, actions = advance(None, CallStarted(caller), menu, now, StoreDesk(session, call, self.route, now))
+            state, actions = advance(None, CallStarted(caller), menu, now, self._desk(session, call, now))
             if preface:
                 actions = [Say(preface), *actions]
             return self._save(session, call, state, actions, render, now, event=None)
@@ -159,7 +189,7 @@ class CallService:
                 return
             menu = self.menus.by_version(session, call.menu_version_id)
             state = DialogueState.from_dict(call.state) if call.state else None
-            desk = StoreDesk(session, call, self.route, now)
+            desk = self._desk(session, call, now)
             if state is None:
                 state, _ = advance(None, CallStarted(call.from_number), menu, now, desk)
             state, _ = advance(state, CallerHungUp(), menu, now, desk)
@@ -185,7 +215,7 @@ class CallService:
         now = self.clock()
         menu = self.menus.by_version(session, call.menu_version_id)
         state = DialogueState.from_dict(call.state)
-        state, actions = advance(state, event, menu, now, StoreDesk(session, call, self.route, now))
+        state, actions = advance(state, event, menu, now, self._desk(session, call, now))
         return self._save(session, call, state, actions, render, now, event=event)
 
     def _save(self, session: Session, call: Call, state: DialogueState, actions: Sequence[Action],

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from string import Formatter
 from typing import TypeVar
+
+from routing.normalize import normalize
 
 T = TypeVar("T")
 
@@ -38,7 +39,6 @@ SORRY = "Xin lỗi quý vị, tổng đài đang gặp sự cố. Chúng tôi s�
 
 DIGIT_WORDS = ("không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín")
 
-_WORD = re.compile(r"\w+")
 
 
 def spell_digits(number: str) -> str:
@@ -72,8 +72,8 @@ def render(template: str, values: Mapping[str, str | None]) -> str:
 
 
 def fold(text: str) -> str:
-    """Text as compared when matching speech: NFC, lower case, single spaces, no punctuation."""
-    return " ".join(_WORD.findall(unicodedata.normalize("NFC", text).casefold()))
+    """Text as compared when matching speech: normalised like every utterance (NFC, lower case, tones, fillers)."""
+    return normalize(text).text
 
 
 def match_phrase(heard: str, choices: Iterable[tuple[Iterable[str], T]]) -> T | None:

@@ -13,7 +13,9 @@ TONES = "\u0300\u0301\u0309\u0303\u0323"
 FILLERS = frozenset({"dạ", "vâng", "ạ", "ờ", "ừ", "ừm", "ờm", "ơ", "à", "ừa", "um", "uhm", "hmm", "ừ thì", "nhé", "nha"})
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 # Old-style tone on the last vowel of a final oa/oe/uy ("hoà", "thuỷ") moves to the first ("hòa", "thủy").
-_OLD_STYLE = re.compile(rf"(?<![qQ])([oOuU])([aAeEyY])([{TONES}])(?![^\W\d_])")
+# The lookahead also refuses a second combining mark: NFD puts the dot below before a circumflex,
+# so "thuận" (u, a, dot below, circumflex) is not an old-style "uạ".
+_OLD_STYLE = re.compile(rf"(?<![qQ])([oOuU])([aAeEyY])([{TONES}])(?![\u0300-\u036f]|[^\W\d_])")
 
 
 @dataclass(frozen=True)

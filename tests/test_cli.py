@@ -122,3 +122,48 @@ def _wait_until_healthy(url: str, server: subprocess.Popen[bytes], log: Path) ->
         except OSError:
             time.sleep(0.2)
     raise AssertionError("hotline serve did not answer /healthz within 30 s")
+
+
+UNDERSTAND_KEYS = {"id", "text", "normalized", "category", "category_label", "category_confidence",
+                   "category_runner_up", "ward", "ward_code", "legacy_ward", "legacy_district", "address",
+                   "needs_confirmation", "candidates", "unit", "deadline_days"}
+
+
+def test_understand_one_utterance(env: dict[str, str]) -> None:
+    run = hotline("understand", "mất nước từ sáng ở phường mười hai quận gò vấp", env=env)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert UNDERSTAND_KEYS <= result.keys()
+    assert result["category"] == "CAPNUOC" and result["legacy_district"] == "Quận Gò Vấp"
+    assert result["ward"] and result["ward"].startswith("Phường ") and result["unit"] == "SAWACO"
+
+
+def test_understand_jsonl_keeps_ids_and_order(env: dict[str, str], tmp_path: Path) -> None:
+    lines = tmp_path / "in.jsonl"
+    lines.write_text('{"id": "a", "text": "đèn đường tắt ở đặc khu côn đảo"}\n'
+                     '{"id": "b", "text": ""}\n{"id": "c", "text": "🙂🙂"}\n', encoding="utf-8")
+    run = hotline("understand", "--jsonl", str(lines), env=env)
+    assert run.returncode == 0, run.stderr
+    results = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [r["id"] for r in results] == ["a", "b", "c"]
+    assert results[0]["ward"] == "Đặc khu Côn Đảo" and results[0]["category"] == "HT_CHIEUSANG"
+    assert results[1]["category"] == "KHAC" and results[2]["ward"] is None
+
+
+def test_evaluate_prints_accuracy_and_confusion(env: dict[str, str], tmp_path: Path) -> None:
+    labelled = tmp_path / "set.jsonl"
+    labelled.write_text(
+        '{"id": "x1", "text": "cây ngã chắn ngang đường ở phường bến thành", "category": ["CAYXANH"], '
+        '"ward": "Bến Thành"}\n'
+        '{"id": "x2", "text": "đường ngập ở quận bình thạnh", "category": ["HT_NGAP"], "ward": null, '
+        '"confirm": true}\n', encoding="utf-8")
+    run = hotline("evaluate", str(labelled), "--json", env=env)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == {"total": 2, "category_accuracy": 1.0, "ward_accuracy": 1.0,
+                                      "confirm_recall": 1.0, "confirm_expected": 1, "confirm_extra": 0}
+    report = hotline("evaluate", str(labelled), env=env).stdout
+    assert "category accuracy     100.0% (2/2)" in report and "CAYXANH       -> CAYXANH" in report
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"id": 1}\n')
+    run = hotline("evaluate", str(broken), env=env)
+    assert run.returncode == 1 and "broken.jsonl:1" in run.stderr
