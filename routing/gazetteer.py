@@ -6,6 +6,8 @@ geocoder. Its `dataset.db` and `converter_2025.json` are read directly (about 0.
 
 from __future__ import annotations
 
+import functools
+
 import importlib.metadata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -88,11 +90,11 @@ class Gazetteer:
 
     @classmethod
     def load(cls, data_dir: Path | None = None) -> Gazetteer:
-        """Build from the package's data files (or a directory holding dataset.db and converter_2025.json)."""
-        from routing.gazetteer_data import read_layers
+        """Build from the package's data files (or a directory holding dataset.db and converter_2025.json).
 
-        wards, districts, legacy_wards, district_aliases = read_layers(data_dir or default_data_dir())
-        return cls.build(wards, districts, legacy_wards, district_aliases)
+        The package's own gazetteer is built once per process and shared: it is read-only.
+        """
+        return _load(data_dir or default_data_dir())
 
     @classmethod
     def build(cls, wards: tuple[Ward, ...], districts: tuple[LegacyDistrict, ...],
@@ -132,3 +134,11 @@ def default_data_dir() -> Path:
     """The installed vietnamadminunits data directory, located without importing the package."""
     dist = importlib.metadata.distribution("vietnamadminunits")
     return Path(str(dist.locate_file("vietnamadminunits/data")))
+
+
+@functools.cache
+def _load(data_dir: Path) -> Gazetteer:
+    from routing.gazetteer_data import read_layers
+
+    wards, districts, legacy_wards, district_aliases = read_layers(data_dir)
+    return Gazetteer.build(wards, districts, legacy_wards, district_aliases)
