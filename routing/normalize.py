@@ -9,8 +9,9 @@ from dataclasses import dataclass
 
 # Combining marks of the five Vietnamese tones (after NFD): grave, acute, hook, tilde, dot below.
 TONES = "\u0300\u0301\u0309\u0303\u0323"
-# Pure fillers of spoken Vietnamese; words with meaning ("là", "thì") are kept.
-FILLERS = frozenset({"dạ", "vâng", "ạ", "ờ", "ừ", "ừm", "ờm", "ơ", "à", "ừa", "um", "uhm", "hmm", "ừ thì", "nhé", "nha"})
+# Pure fillers of spoken Vietnamese; words with meaning ("là", "thì") are kept, and so is "nha"
+# (a filler when spoken, but "nhà" when typed without diacritics: "xa nha be" is Xã Nhà Bè).
+FILLERS = frozenset({"dạ", "vâng", "ạ", "ờ", "ừ", "ừm", "ờm", "ơ", "à", "ừa", "um", "uhm", "hmm", "nhé"})
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 # Old-style tone on the last vowel of a final oa/oe/uy ("hoà", "thuỷ") moves to the first ("hòa", "thủy").
 # The lookahead also refuses a second combining mark: NFD puts the dot below before a circumflex,
