@@ -68,8 +68,11 @@ def run_demo(base: Settings, *, once: bool, port: int, out: Out) -> int:
                           steps=DEMO_STEPS, out=out)
         if once:
             return 0 if case is not None and case["status"] == "new" else 1
+        number = case["number"] if case else "13"
         out({"event": "serving", "url": server.url,
-             "hint": "Mở địa chỉ này trong trình duyệt; gọi thử: hotline call --url " + server.url + " press:2"})
+             "hint": f"Mở {server.url} trong trình duyệt. Gọi thử tra cứu hồ sơ: "
+                     f"TWILIO_AUTH_TOKEN={settings.twilio_auth_token} hotline call --url {server.url} "
+                     f"press:2 'press:{number}#'"})
         try:
             server.wait()
         except KeyboardInterrupt:
