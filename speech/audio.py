@@ -1,10 +1,19 @@
-"""WAV helpers: read the shape of PCM WAV data and cut it to a maximum length."""
+"""WAV helpers: read PCM WAV data, cut it to a length, and turn prompts into 20 ms μ-law frames."""
 
 from __future__ import annotations
 
 import io
 import wave
 from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from speech.mulaw import SILENCE, mulaw_encode
+from speech.resample import PHONE_RATE, resample
+
+FRAME_SAMPLES = PHONE_RATE * 20 // 1000  # one 20 ms media frame: 160 samples, 160 bytes of μ-law
+DEFAULT_GAIN_DB = -3.0  # espeak-ng peaks near full scale; leave headroom for the resampler and μ-law
 
 
 class AudioError(ValueError):
@@ -50,3 +59,29 @@ def truncate_wav(data: bytes, seconds: float) -> bytes:
         wav.setframerate(info.rate)
         wav.writeframes(frames)
     return out.getvalue()
+
+
+def read_pcm16(data: bytes) -> tuple[npt.NDArray[np.int16], int]:
+    """The samples and rate of mono 16-bit PCM WAV data; AudioError for any other shape."""
+    info = wav_info(data)
+    if info.channels != 1 or info.sample_width != 2:
+        raise AudioError(f"expected mono 16-bit PCM, got {info.channels} channel(s) of {8 * info.sample_width}-bit")
+    with wave.open(io.BytesIO(data), "rb") as wav:
+        frames = wav.readframes(info.frames)
+    return np.frombuffer(frames, dtype="<i2").astype(np.int16), info.rate
+
+
+def apply_gain(samples: npt.NDArray[np.int16], gain_db: float) -> npt.NDArray[np.int16]:
+    """Scale samples by `gain_db` decibels, rounding and clipping to int16."""
+    scaled = samples.astype(np.float32) * np.float32(10 ** (gain_db / 20))
+    return np.clip(np.rint(scaled), -32768, 32767).astype(np.int16)
+
+
+def wav_to_mulaw_frames(wav_bytes: bytes, gain_db: float = DEFAULT_GAIN_DB) -> list[bytes]:
+    """Turn a mono 16-bit WAV of any rate into 160-byte 8 kHz μ-law frames, the last padded with silence."""
+    samples, rate = read_pcm16(wav_bytes)
+    encoded = mulaw_encode(resample(apply_gain(samples, gain_db), rate, PHONE_RATE))
+    remainder = len(encoded) % FRAME_SAMPLES
+    if remainder:
+        encoded += bytes([SILENCE]) * (FRAME_SAMPLES - remainder)
+    return [encoded[i : i + FRAME_SAMPLES] for i in range(0, len(encoded), FRAME_SAMPLES)]
