@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 from pathlib import Path
@@ -32,6 +32,7 @@ from routing.evaluation import evaluate, format_report, read_examples
 from routing.gazetteer import Gazetteer
 from routing.route import Router, unit_rows
 from routing.understand import Understander
+from speech.models import INSTALL_COMMAND, MODELS, ModelError, check_model, install, locate_model
 from storage.cases import case_to_dict, find_case, list_cases
 from storage.db import make_engine, make_session_factory
 from storage.migrate import current, upgrade
@@ -306,6 +307,64 @@ def evaluate_command(path: Path, as_json: bool) -> None:
     except ValueError as error:
         raise click.ClickException(str(error)) from error
     click.echo(json.dumps(score.summary()) if as_json else format_report(score))
+
+
+@cli.group("models")
+def models_group() -> None:
+    """Offline speech models (Vosk)."""
+
+
+@models_group.command("install", with_appcontext=False)
+@click.argument("language", type=click.Choice(sorted(MODELS)))
+@click.option("--from", "archive", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="install from an archive copied by hand instead of downloading it")
+@click.option("--sha256", help="the archive's expected SHA-256 (otherwise the lock file's, or recorded there)")
+@click.option("--url", help="download from this address instead of the publisher's (a mirror)")
+def models_install_command(language: str, archive: Path | None, sha256: str | None, url: str | None) -> None:
+    """Download (or copy), verify and unpack the official model of a language; prints its path."""
+    try:
+        result = install(Settings.from_env(), language, archive=archive, url=url, sha256=sha256,
+                         progress=_ProgressLine(MODELS[language].name))
+    except ModelError as error:
+        raise click.ClickException(str(error)) from error
+    if not result.changed:
+        click.echo(f"already installed, SHA-256 {result.sha256} matches the lock file", err=True)
+    click.echo(str(result.path))
+
+
+@models_group.command("check", with_appcontext=False)
+@click.option("--json", "as_json", is_flag=True)
+def models_check_command(as_json: bool) -> None:
+    """Load the model the server would use and print its sample rate, vocabulary and grammar support."""
+    settings = Settings.from_env()
+    try:
+        path = locate_model(settings)
+        if path is None:
+            raise ModelError(f"no speech model in {settings.models_dir} and VOSK_MODEL_PATH is not set: "
+                             f"run `{INSTALL_COMMAND}`")
+        info = check_model(path)
+    except ModelError as error:
+        raise click.ClickException(str(error)) from error
+    if as_json:
+        click.echo(json.dumps({**asdict(info), "path": str(info.path)}))
+        return
+    click.echo(f"model: {info.path}\nsample rate: {info.sample_rate} Hz\nvocabulary: {info.vocabulary_size} words\n"
+               f"grammars: {'yes' if info.supports_grammar else 'no (static graph)'}")
+
+
+class _ProgressLine:
+    """Download progress on stderr, redrawn in place at most once per percent."""
+
+    def __init__(self, name: str) -> None:
+        self.name, self.shown = name, -1
+
+    def __call__(self, done: int, total: int | None) -> None:
+        step = done * 100 // total if total else done >> 20  # percent, or whole MiB when the size is unknown
+        if step == self.shown:
+            return
+        self.shown = step
+        share = f" / {total / 1e6:.1f} MB ({step} %)" if total else " MB"
+        click.echo(f"\r{self.name}: {done / 1e6:.1f}{share}", err=True, nl=bool(total and done >= total))
 
 
 def _understander() -> Understander:

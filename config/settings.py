@@ -34,6 +34,7 @@ class Settings:
     secret_key: str | None = None
     operator_number: str | None = None
     debug: bool = False
+    vosk_model_path: Path | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", self.data_dir.resolve())  # stored paths must not depend on cwd
@@ -52,6 +53,10 @@ class Settings:
     def cache_dir(self) -> Path:
         return self.data_dir / "cache"
 
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Build settings from an environment mapping (os.environ when None)."""
@@ -68,6 +73,7 @@ class Settings:
             secret_key=_text(env, "HOTLINE_SECRET_KEY"),
             operator_number=_text(env, "HOTLINE_OPERATOR_NUMBER"),
             debug=_boolean(env, "HOTLINE_DEBUG", False),
+            vosk_model_path=_optional_directory(env, "VOSK_MODEL_PATH"),
         )
 
 
@@ -110,9 +116,13 @@ def _base_url(env: Mapping[str, str], key: str) -> str | None:
 
 
 def _directory(env: Mapping[str, str], key: str, default: Path) -> Path:
+    return _optional_directory(env, key) or default
+
+
+def _optional_directory(env: Mapping[str, str], key: str) -> Path | None:
     raw = _text(env, key)
     if raw is None:
-        return default
+        return None
     path = Path(raw)
     if not path.is_dir():
         raise SettingsError(f"{key}={raw!r}: not a directory")

