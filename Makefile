@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export HOTLINE_DATA_DIR ?= var
 
-.PHONY: install system-packages demo test serve bench clean
+.PHONY: install system-packages demo test serve bench lint clean
 
 install: system-packages $(STAMP)
 
@@ -49,3 +49,6 @@ bench: install
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
+
+lint: install
+	$(BIN)/ruff check .

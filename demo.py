@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-from contextlib import closing
 import secrets
 import time
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from typing import Any
 
 from sqlalchemy import select

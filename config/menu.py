@@ -16,7 +16,6 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from config.menu_checks import apply_defaults, check_graph, check_nodes, check_targets
-from config.problems import ConfigError, ConfigProblem, Loc, ProblemSink, add_validation_errors, format_problems, line_of
 from config.menu_schema import (
     KEYS,
     NODE_TYPES,
@@ -38,6 +37,15 @@ from config.menu_schema import (
     TransferNode,
     Voice,
     template_fields,
+)
+from config.problems import (
+    ConfigError,
+    ConfigProblem,
+    Loc,
+    ProblemSink,
+    add_validation_errors,
+    format_problems,
+    line_of,
 )
 from config.yaml_reader import MAX_BYTES, read_document
 

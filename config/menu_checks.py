@@ -6,7 +6,6 @@ import unicodedata
 from collections import deque
 from collections.abc import Collection, Iterator, Mapping
 
-from config.problems import Loc, ProblemSink
 from config.menu_schema import (
     ConfirmNode,
     DigitsNode,
@@ -22,6 +21,7 @@ from config.menu_schema import (
     TransferNode,
     template_fields,
 )
+from config.problems import Loc, ProblemSink
 
 Edge = tuple[Loc, str | None]
 """Where a node names another (relative to the node) and the name it gives."""

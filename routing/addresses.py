@@ -32,7 +32,7 @@ luc tu toi den sap van con cung lam qua het nuoc dien rac cay den xe nguoi em an
 def find_address(words: list[str], place_starts: Collection[int]) -> str | None:
     """The first address in words, or None; place_starts are indexes where a place phrase begins."""
     stops = set(place_starts)
-    for i, word in enumerate(words):
+    for i in range(len(words)):
         if _numbered_start(words, i) or _street_start(words, i, stops):
             end = _address_end(words, i, stops)
             return " ".join(words[i:end])

@@ -7,7 +7,6 @@ geocoder. Its `dataset.db` and `converter_2025.json` are read directly (about 0.
 from __future__ import annotations
 
 import functools
-
 import importlib.metadata
 from collections.abc import Mapping
 from dataclasses import dataclass, field

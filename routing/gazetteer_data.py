@@ -14,8 +14,7 @@ from collections import Counter
 from contextlib import closing
 from pathlib import Path
 
-from routing.gazetteer import (DISTRICT_PREFIXES, REGIONS, WARD_PREFIXES, LegacyDistrict, LegacyWard,
-                               Ward)
+from routing.gazetteer import DISTRICT_PREFIXES, REGIONS, WARD_PREFIXES, LegacyDistrict, LegacyWard, Ward
 from routing.normalize import fold
 from routing.place_names import name_key
 

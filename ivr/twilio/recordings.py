@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 from urllib.parse import urlsplit
 
 import requests

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import Executor
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode

@@ -17,7 +17,6 @@ from speech.synthesis import EspeakSynthesizer
 from tests.e2e.support import ACCOUNT_SID, AUTH_TOKEN, MakeApp, Phone
 
 
-
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "var", database_url=db_url, twilio_account_sid=ACCOUNT_SID,

@@ -12,7 +12,6 @@ import pytest
 from flask import Flask
 from twilio.request_validator import RequestValidator
 
-from app import create_app
 from config.settings import DEFAULT_MENU_DIR, Settings
 from tests.e2e.support import ACCOUNT_SID, AUTH_TOKEN, MakeApp, call_row
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from pathlib import Path
 
+import pytest
 from flask import Flask
 
 from config.settings import Settings
@@ -30,3 +32,13 @@ def test_health_says_when_the_database_is_down(settings: Settings, tmp_path: Pat
     down = make_app(dataclasses.replace(settings, database_url=f"sqlite:///{tmp_path}/no/such/dir/x.db"))
     reply = down.test_client().get("/healthz")
     assert reply.status_code == 503 and reply.get_json()["database"] == "unavailable"
+
+
+def test_without_a_speech_model_the_server_starts_and_says_how_to_install_one(
+        settings: Settings, make_app: MakeApp, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="hotline"):
+        app = make_app(settings)
+    warnings = [r.getMessage() for r in caplog.records if "speech model" in r.getMessage()]
+    assert warnings == ["no Vietnamese speech model: calls use the keypad-and-record flow; "
+                        "install one with `hotline models install vi`"]
+    assert app.test_client().get("/healthz").status_code == 200

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from flask import Flask
 
 from ivr.actions import Action
-from ivr.events import CallerHungUp, DigitsPressed, SpeechHeard
+from ivr.events import DigitsPressed, SpeechHeard
 from tests.e2e.support import all_cases
 
 SID = "CA" + "e" * 32

@@ -12,7 +12,6 @@ from flask.testing import FlaskClient
 from sqlalchemy.exc import NoResultFound
 from twilio.request_validator import RequestValidator
 
-from app import create_app
 from config.settings import Settings
 from tests.e2e.support import ACCOUNT_SID, AUTH_TOKEN, MakeApp, all_cases, call_row
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -19,4 +19,4 @@ def menu() -> Menu:
 @pytest.fixture()
 def now() -> datetime:
     """A fixed moment; the engine must not depend on it."""
-    return datetime(2026, 3, 1, 9, 30, tzinfo=timezone.utc)
+    return datetime(2026, 3, 1, 9, 30, tzinfo=UTC)

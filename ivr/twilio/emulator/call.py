@@ -7,9 +7,9 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import NoReturn
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
+from typing import NoReturn
 
 from ivr.twilio.emulator.recordings import RecordingServer
 from ivr.twilio.emulator.steps import HangUp, StepQueue, Wait
@@ -29,7 +29,7 @@ def new_sid(prefix: str) -> str:
 
 def twilio_timestamp() -> str:
     """Now, in the RFC 2822 form Twilio uses in callbacks."""
-    return format_datetime(datetime.now(timezone.utc))
+    return format_datetime(datetime.now(UTC))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,279 @@
+"""The `hotline` command line: every command of the product, registered on one Flask CLI group."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import TextIO
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup
+
+from app import Hotline, create_app
+from config.catalog import load_catalog
+from config.menu import validate_menu_file
+from config.problems import ConfigError
+from config.settings import Settings, SettingsError
+from routing.evaluation import evaluate, format_report, read_examples
+from routing.gazetteer import Gazetteer
+from routing.understand import Understander
+from speech.models import INSTALL_COMMAND, MODELS, ModelError, check_model, install, locate_model
+from storage.cases import case_to_dict, find_case, list_cases
+from storage.migrate import current, upgrade
+
+cli = FlaskGroup(create_app=lambda: create_app(), add_default_commands=False,
+                 help="Tổng đài 1022: the hotline server and its tools.")
+
+
+def _hotline() -> Hotline:
+    return current_app.extensions["hotline"]
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=None, type=int,
+              help="gunicorn workers (default: 1 on SQLite, 2 per core on PostgreSQL)")
+def serve_command(host: str, port: int, workers: int | None) -> None:
+    """Run the server: gunicorn when available, Flask's development server otherwise."""
+    settings = _hotline().settings
+    applied, failed = _hotline().replay_spool(current_app)
+    if applied or failed:
+        click.echo(f"spool: {applied} replayed, {failed} failed")
+    from serving import default_workers, serve
+
+    serve(lambda: create_app(settings), host=host, port=port,
+          workers=workers or default_workers(settings.database_url))
+
+
+@cli.group("db")
+def db_group() -> None:
+    """Database schema."""
+
+
+@db_group.command("upgrade")
+def db_upgrade_command() -> None:
+    """Migrate the database to the newest schema and load units from config."""
+    hotline = _hotline()
+    upgrade(hotline.settings.database_url)
+    hotline.sync_units()
+    click.echo(f"database at {current(hotline.settings.database_url)}")
+
+
+@cli.group("menu")
+def menu_group() -> None:
+    """IVR menus."""
+
+
+@menu_group.command("validate", with_appcontext=False)
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+def menu_validate_command(path: Path) -> None:
+    """Check a menu file or directory; prints every problem and exits non-zero if any."""
+    files = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
+    categories = load_catalog(Settings.from_env().config_dir).categories.keys()
+    problems = [problem for file in files for problem in validate_menu_file(file, categories=categories)]
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    if problems:
+        raise SystemExit(1)
+    click.echo(f"{len(files)} menu file(s) valid")
+
+
+@cli.group("cases")
+def cases_group() -> None:
+    """Filed cases."""
+
+
+@cases_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--limit", default=20, show_default=True)
+def cases_list_command(as_json: bool, limit: int) -> None:
+    """Newest cases first."""
+    with _hotline().sessions() as session:
+        rows = [case_to_dict(case) for case in list_cases(session, limit=limit)]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        click.echo(f"{row['number']:>10}  {row['status']:<11} {row['category'] or '-':<13} "
+                   f"{row['unit'] or '-':<15} {row['created_at']}")
+
+
+@cases_group.command("show")
+@click.argument("number")
+@click.option("--json", "as_json", is_flag=True)
+def cases_show_command(number: str, as_json: bool) -> None:
+    """One case by its number."""
+    with _hotline().sessions() as session:
+        case = find_case(session, number)
+        if case is None:
+            raise click.ClickException(f"không có hồ sơ số {number}")
+        row = case_to_dict(case)
+    if as_json:
+        click.echo(json.dumps(row, ensure_ascii=False, indent=2))
+    else:
+        for key, value in row.items():
+            click.echo(f"{key:>16}: {value}")
+
+
+@cli.group("recordings")
+def recordings_group() -> None:
+    """Call recordings."""
+
+
+@recordings_group.command("fetch")
+def recordings_fetch_command() -> None:
+    """Download every recording not stored locally yet."""
+    stored, missing = _hotline().fetcher.fetch_pending()
+    click.echo(f"{stored} stored, {missing} still missing")
+    if missing:
+        raise SystemExit(1)
+
+
+@cli.group("spool")
+def spool_group() -> None:
+    """Callbacks kept on disk while the database was unavailable."""
+
+
+@spool_group.command("replay")
+def spool_replay_command() -> None:
+    """Apply spooled callbacks to the database."""
+    applied, failed = _hotline().replay_spool(current_app)
+    click.echo(f"{applied} applied, {failed} failed, {_hotline().spool.pending()} waiting")
+    if failed:
+        raise SystemExit(1)
+
+
+@cli.command("call")
+@click.option("--url", required=True, help="base URL of the hotline server, e.g. http://127.0.0.1:5000")
+@click.option("--from", "caller", default="+84901234567", show_default=True)
+@click.option("--operator", type=click.Choice(["answer", "no-answer"]), default="answer", show_default=True)
+@click.argument("steps", nargs=-1)
+def call_command(url: str, caller: str, operator: str, steps: tuple[str, ...]) -> None:
+    """Place an emulated Twilio call: press:1, record:FILE.wav, say:"văn bản", wait:SECONDS, hangup."""
+    from demo import place_call
+
+    case = place_call(_hotline(), url=url, caller=caller, operator=operator, steps=steps, out=_print_event)
+    if case is None:
+        raise SystemExit(1)
+
+
+@cli.command("demo", with_appcontext=False)
+@click.option("--once", is_flag=True, help="exit after the demo call")
+@click.option("--port", default=5000, show_default=True, type=int)
+def demo_command(once: bool, port: int) -> None:
+    """Start the server, place an emulated call that files a case, print the case."""
+    from demo import run_demo
+
+    raise SystemExit(run_demo(Settings.from_env(), once=once, port=port, out=_print_event))
+
+
+@cli.command("understand", with_appcontext=False)
+@click.argument("text", required=False)
+@click.option("--jsonl", "jsonl", type=click.File(encoding="utf-8"), help="lines with id and text ('-': stdin)")
+def understand_command(text: str | None, jsonl: TextIO | None) -> None:
+    """Category, ward, unit and deadline of an utterance, as JSON."""
+    if (text is None) == (jsonl is None):
+        raise click.UsageError("give either TEXT or --jsonl FILE")
+    understander = _understander()
+    if text is not None:
+        click.echo(json.dumps(understander.understand(text).to_dict(), ensure_ascii=False))
+        return
+    for number, line in enumerate(jsonl or (), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            result = understander.understand(str(row["text"])).to_dict(str(row.get("id", number)))
+        except (ValueError, KeyError, TypeError) as error:
+            raise click.ClickException(f"line {number}: expected a JSON object with text ({error})") from error
+        click.echo(json.dumps(result, ensure_ascii=False))
+
+
+@cli.command("evaluate", with_appcontext=False)
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="headline figures as JSON")
+def evaluate_command(path: Path, as_json: bool) -> None:
+    """Score understanding on a labelled JSONL file (the format of shared/eval/dev.jsonl)."""
+    try:
+        score = evaluate(read_examples(path), _understander().understand)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(json.dumps(score.summary()) if as_json else format_report(score))
+
+
+@cli.group("models")
+def models_group() -> None:
+    """Offline speech models (Vosk)."""
+
+
+@models_group.command("install", with_appcontext=False)
+@click.argument("language", type=click.Choice(sorted(MODELS)))
+@click.option("--from", "archive", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="install from an archive copied by hand instead of downloading it")
+@click.option("--sha256", help="the archive's expected SHA-256 (otherwise the lock file's, or recorded there)")
+@click.option("--url", help="download from this address instead of the publisher's (a mirror)")
+def models_install_command(language: str, archive: Path | None, sha256: str | None, url: str | None) -> None:
+    """Download (or copy), verify and unpack the official model of a language; prints its path."""
+    try:
+        result = install(Settings.from_env(), language, archive=archive, url=url, sha256=sha256,
+                         progress=_ProgressLine(MODELS[language].name))
+    except ModelError as error:
+        raise click.ClickException(str(error)) from error
+    if not result.changed:
+        click.echo(f"already installed, SHA-256 {result.sha256} matches the lock file", err=True)
+    click.echo(str(result.path))
+
+
+@models_group.command("check", with_appcontext=False)
+@click.option("--json", "as_json", is_flag=True)
+def models_check_command(as_json: bool) -> None:
+    """Load the model the server would use and print its sample rate, vocabulary and grammar support."""
+    settings = Settings.from_env()
+    try:
+        path = locate_model(settings)
+        if path is None:
+            raise ModelError(f"no speech model in {settings.models_dir} and VOSK_MODEL_PATH is not set: "
+                             f"run `{INSTALL_COMMAND}`")
+        info = check_model(path)
+    except ModelError as error:
+        raise click.ClickException(str(error)) from error
+    if as_json:
+        click.echo(json.dumps({**asdict(info), "path": str(info.path)}))
+        return
+    click.echo(f"model: {info.path}\nsample rate: {info.sample_rate} Hz\nvocabulary: {info.vocabulary_size} words\n"
+               f"grammars: {'yes' if info.supports_grammar else 'no (static graph)'}")
+
+
+class _ProgressLine:
+    """Download progress on stderr, redrawn in place at most once per percent."""
+
+    def __init__(self, name: str) -> None:
+        self.name, self.shown = name, -1
+
+    def __call__(self, done: int, total: int | None) -> None:
+        step = done * 100 // total if total else done >> 20  # percent, or whole MiB when the size is unknown
+        if step == self.shown:
+            return
+        self.shown = step
+        share = f" / {total / 1e6:.1f} MB ({step} %)" if total else " MB"
+        click.echo(f"\r{self.name}: {done / 1e6:.1f}{share}", err=True, nl=bool(total and done >= total))
+
+
+def _understander() -> Understander:
+    return Understander(load_catalog(Settings.from_env().config_dir), Gazetteer.load())
+
+
+def main() -> None:
+    """Entry point of the `hotline` script: configuration errors are reported without a traceback."""
+    try:
+        cli.main(standalone_mode=True)
+    except (SettingsError, ConfigError) as error:
+        click.echo(f"hotline: configuration error:\n{error}", err=True)
+        raise SystemExit(2) from None
+
+
+def _print_event(event: dict[str, object]) -> None:
+    click.echo(json.dumps(event, ensure_ascii=False), nl=True)
