@@ -1,0 +1,218 @@
+"""Speech recognition: a small Recognizer protocol, Vosk behind it, one shared model and admission control."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from speech.models import load_model
+from speech.resample import PHONE_RATE, StreamResampler
+
+log = logging.getLogger(__name__)
+
+# The out-of-grammar word, so that speech outside a grammar stays unmatched; Vosk's small models
+# spell it "[unk]", Kaldi recipes (e.g. the Korean stand-in) "<UNK>".
+UNKNOWN_WORDS = ("[unk]", "<unk>", "<UNK>")
+
+
+@dataclass(frozen=True)
+class Word:
+    """One recognised word, with its times in seconds of call audio and Vosk's confidence (0–1)."""
+
+    word: str
+    start_s: float
+    end_s: float
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Partial:
+    """Words heard so far in an utterance still going on (with a grammar, may be "[unk]": someone speaks)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Final:
+    """A finished utterance: text and words without "[unk]", mean word confidence, times in call audio."""
+
+    text: str
+    confidence: float | None
+    words: tuple[Word, ...]
+    start_s: float
+    end_s: float
+
+
+class Recognizer(Protocol):
+    """Turns 8 kHz phone audio into partial and final transcripts."""
+
+    def accept(self, samples: npt.NDArray[np.int16]) -> Partial | Final | None:
+        """Feed phone-rate samples; a Final at the end of an utterance, a Partial when the words so far change."""
+        ...
+
+    def finish(self) -> Final | None:
+        """End of the audio: the last utterance, or None when nothing was said."""
+        ...
+
+    def reset(self) -> None:
+        """Drop the utterance in progress (e.g. after barge-in); the audio clock keeps running."""
+        ...
+
+
+class VoskRecognizer:
+    """One call's Vosk recogniser over a shared model, optionally restricted to a grammar of phrases."""
+
+    def __init__(self, model: Any, model_rate: int, *, grammar: Sequence[str] | None = None,
+                 offset_s: float = 0.0) -> None:
+        from vosk import KaldiRecognizer
+
+        self.model_rate = model_rate
+        self.offset_s = offset_s  # where this recogniser's first sample sits in the call audio
+        self.grammar = usable_grammar(model, grammar) if grammar is not None else None
+        if self.grammar is None:
+            self._kaldi = KaldiRecognizer(model, model_rate)
+        else:
+            self._kaldi = KaldiRecognizer(model, model_rate, json.dumps(self.grammar, ensure_ascii=False))
+        self._kaldi.SetWords(True)
+        self._resampler = StreamResampler(PHONE_RATE, model_rate)
+        self._fed = 0  # samples given to Vosk, at the model's rate
+        self._segment_start = 0  # where the current utterance began, in the same samples
+        self._partial = ""
+
+    def accept(self, samples: npt.NDArray[np.int16]) -> Partial | Final | None:
+        """Feed phone-rate samples; a Final at the end of an utterance, a Partial when the words so far change."""
+        resampled = self._resampler.process(samples)
+        if resampled.size == 0:  # the resampler holds back its first ~120 ms
+            return None
+        if self._feed(resampled):
+            return self._final(self._kaldi.Result())
+        text = str(json.loads(self._kaldi.PartialResult()).get("partial", ""))
+        if text == self._partial:
+            return None
+        self._partial = text
+        return Partial(text) if text else None
+
+    def finish(self) -> Final | None:
+        """End of the audio: the last utterance, or None when nothing was said."""
+        tail = self._resampler.flush()
+        if tail.size:
+            self._feed(tail)
+        return self._final(self._kaldi.FinalResult())
+
+    def reset(self) -> None:
+        """Drop the utterance in progress (e.g. after barge-in); the audio clock keeps running."""
+        self._kaldi.Reset()  # Vosk's word times stay counted from its first sample, like ours
+        self._segment_start = self._fed
+        self._partial = ""
+
+    def _feed(self, samples: npt.NDArray[np.int16]) -> bool:
+        """Give model-rate samples to Vosk; True when it found the end of an utterance."""
+        self._fed += samples.size
+        return bool(self._kaldi.AcceptWaveform(samples.astype("<i2").tobytes()))
+
+    def _final(self, result: str) -> Final | None:
+        """A Final from Vosk's JSON result, or None when the utterance held no words at all."""
+        segment_start, self._segment_start, self._partial = self._segment_start, self._fed, ""
+        raw = json.loads(result).get("result") or []
+        if not raw:
+            return None
+        words = tuple(self._word(item) for item in raw if item.get("word") not in UNKNOWN_WORDS)
+        confidence = sum(w.confidence for w in words) / len(words) if words else None
+        start = self.offset_s + float(raw[0].get("start", segment_start / self.model_rate))
+        end = self.offset_s + float(raw[-1].get("end", self._fed / self.model_rate))
+        return Final(" ".join(w.word for w in words), confidence, words, start, end)
+
+    def _word(self, item: dict[str, Any]) -> Word:
+        """A Word from one entry of Vosk's "result" list, its times moved onto the call's clock."""
+        return Word(str(item["word"]), self.offset_s + float(item["start"]), self.offset_s + float(item["end"]),
+                    float(item.get("conf", 1.0)))
+
+
+def usable_grammar(model: Any, phrases: Sequence[str]) -> list[str] | None:
+    """The phrases whose every word the model knows, plus its "[unk]"; None (free recognition) when none is left."""
+    unknown = [word for word in UNKNOWN_WORDS if model.vosk_model_find_word(word) != -1][:1]
+    kept: list[str] = []
+    dropped: list[str] = []
+    for phrase in phrases:
+        words = unicodedata.normalize("NFC", phrase).lower().split()
+        text = " ".join(words)
+        if not words or text in UNKNOWN_WORDS or text in kept:
+            continue
+        if all(model.vosk_model_find_word(word) != -1 for word in words):
+            kept.append(text)
+        elif text not in dropped:
+            dropped.append(text)
+    if dropped:
+        log.warning("grammar: %d phrase(s) dropped, words missing from the model's vocabulary: %s",
+                    len(dropped), ", ".join(repr(p) for p in dropped))
+    if not kept:
+        log.warning("grammar: no phrase left out of %d; recognising freely instead", len(phrases))
+        return None
+    return [*kept, *unknown]
+
+
+_models: dict[Path, Any] = {}
+_models_lock = threading.Lock()
+
+
+def shared_model(path: Path) -> Any:
+    """The process's vosk.Model for path, loaded on first use (Kaldi's logging silenced); ModelError if refused."""
+    key = Path(path).resolve()
+    with _models_lock:  # loading takes seconds; holding the lock makes concurrent callers share one load
+        model = _models.get(key)
+        if model is None:
+            model = _models[key] = load_model(key)  # load_model sets vosk.SetLogLevel(-1) before loading
+        return model
+
+
+class RecognizerPool:
+    """Admission control: at most `limit` recognisers in use at once over one shared model."""
+
+    def __init__(self, model: Any, rate: int, limit: int) -> None:
+        if limit < 0:
+            raise ValueError(f"limit must be zero or more, got {limit}")
+        self.model = model
+        self.rate = rate
+        self.limit = limit
+        self._lock = threading.Lock()
+        self._in_use: set[VoskRecognizer] = set()
+        self._reserved = 0  # slots taken by acquire() calls still building their recogniser
+
+    @property
+    def in_use(self) -> int:
+        """Recognisers handed out and not yet released (including ones being built)."""
+        with self._lock:
+            return len(self._in_use) + self._reserved
+
+    def acquire(self, grammar: Sequence[str] | None = None, *, offset_s: float = 0.0) -> VoskRecognizer | None:
+        """A new recogniser, or None when `limit` are in use (the caller falls back to the keypad)."""
+        with self._lock:
+            if len(self._in_use) + self._reserved >= self.limit:
+                return None
+            self._reserved += 1
+        try:
+            recognizer = VoskRecognizer(self.model, self.rate, grammar=grammar, offset_s=offset_s)
+        except BaseException:
+            with self._lock:
+                self._reserved -= 1
+            raise
+        with self._lock:
+            self._reserved -= 1
+            self._in_use.add(recognizer)
+        return recognizer
+
+    def release(self, recognizer: VoskRecognizer) -> None:
+        """Give back a recogniser from acquire(); ValueError if it is not in use (e.g. released twice)."""
+        with self._lock:
+            if recognizer not in self._in_use:
+                raise ValueError("this recogniser is not in use in this pool (released twice?)")
+            self._in_use.remove(recognizer)
