@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from bench.filing import filing_throughput
+from bench.recognition import report as recognition_report
 from bench.stats import summary
 from bench.understanding import startup_seconds, texts_from, throughput
 from bench.webhooks import run_load, start_gunicorn
@@ -28,12 +29,14 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=25, help="calls per caller")
     parser.add_argument("--workers", type=int, default=None,
                         help="gunicorn workers (default: what `hotline serve` picks for the database)")
-    parser.add_argument("--only", choices=["understanding", "webhooks"], help="run one part")
+    parser.add_argument("--only", choices=["understanding", "recognition", "webhooks"], help="run one part")
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     if args.only in (None, "understanding"):
         _understanding()
-    if args.only == "understanding":
+    if args.only in (None, "recognition"):
+        print(recognition_report())
+    if args.only in ("understanding", "recognition"):
         return
     with tempfile.TemporaryDirectory() as tmp:
         databases = {"SQLite": f"sqlite:///{tmp}/bench.db"}
