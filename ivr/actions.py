@@ -19,7 +19,8 @@ class Listen:
     """Wait for the caller: keypad digits, or a free recording of their voice.
 
     The Say actions emitted just before a Listen are its prompt; a carrier may let
-    the caller interrupt them (barge_in).
+    the caller interrupt them (barge_in). `phrases` are the spoken answers the node
+    understands (a closed set: menu choices, yes/no); empty means free speech or digits.
     """
 
     mode: Literal["keypad", "record"]
@@ -28,6 +29,7 @@ class Listen:
     finish_on_key: str | None = "#"
     max_seconds: int | None = None
     barge_in: bool = True
+    phrases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

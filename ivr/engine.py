@@ -276,4 +276,16 @@ def _listen(node: InputNode) -> Listen:
     if isinstance(node, DigitsNode):
         return Listen("keypad", timeout_s=node.timeout, max_digits=node.max_digits,
                       finish_on_key=node.finish_on_key, barge_in=node.barge_in)
-    return Listen("keypad", timeout_s=node.timeout, max_digits=1, finish_on_key=None, barge_in=node.barge_in)
+    return Listen("keypad", timeout_s=node.timeout, max_digits=1, finish_on_key=None, barge_in=node.barge_in,
+                  phrases=_spoken_answers(node))
+
+
+def _spoken_answers(node: InputNode) -> tuple[str, ...]:
+    """What a caller may say at a menu or a confirmation: a grammar for the recogniser."""
+    if isinstance(node, MenuNode):
+        said = [phrase for option in node.options for phrase in option.say]
+    elif isinstance(node, ConfirmNode):
+        said = [*node.yes_say, *node.no_say]
+    else:
+        said = []
+    return tuple(dict.fromkeys(said))

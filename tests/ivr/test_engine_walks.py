@@ -13,7 +13,7 @@ from datetime import datetime
 
 import pytest
 
-from config.menu import Menu, parse_menu
+from config.menu import ConfirmNode, Menu, parse_menu
 from ivr.actions import Action, CaseDraft, FileCase, Hangup, Listen, LookUpCase, Say, Transfer
 from ivr.engine import start, step
 from ivr.events import (
@@ -35,7 +35,15 @@ from ivr.state import DialogueState
 CALLER = "+84901234567"
 Walk = Callable[[Sequence[Event]], tuple[DialogueState, list[list[Action]]]]
 
-KEYPAD = Listen("keypad", timeout_s=6, max_digits=1, finish_on_key=None, barge_in=True)
+def keypad(menu: Menu, node_id: str) -> Listen:
+    """The Listen of a menu or confirmation node: one key, and the spoken answers of its YAML."""
+    node = menu.nodes[node_id]
+    if isinstance(node, ConfirmNode):
+        said = [*node.yes_say, *node.no_say]
+    else:
+        said = [phrase for option in node.options for phrase in option.say]
+    return Listen("keypad", timeout_s=6, max_digits=1, finish_on_key=None, barge_in=True,
+                  phrases=tuple(dict.fromkeys(said)))
 DESCRIBE = Listen("record", timeout_s=5, finish_on_key="#", max_seconds=120)
 LOCATE = Listen("record", timeout_s=5, finish_on_key="#", max_seconds=60)
 MESSAGE = Listen("record", timeout_s=5, finish_on_key="#", max_seconds=180)
@@ -71,7 +79,7 @@ def walk(request: pytest.FixtureRequest, menu: Menu, now: datetime) -> Walk:
 
 def test_call_starts_with_the_greeting_and_the_main_menu(walk: Walk, menu: Menu) -> None:
     state, [first] = walk([])
-    assert first == [say(menu, "welcome"), say(menu, "main_menu"), KEYPAD]
+    assert first == [say(menu, "welcome"), say(menu, "main_menu"), keypad(menu, "main_menu")]
     assert (state.node, state.tries, state.finished, state.caller) == ("main_menu", 0, False, CALLER)
     assert state.menu_version == menu.version
 
@@ -79,10 +87,10 @@ def test_call_starts_with_the_greeting_and_the_main_menu(walk: Walk, menu: Menu)
 def test_full_keypad_report(walk: Walk, menu: Menu) -> None:
     state, outputs = walk([*REPORT, DigitsPressed("1"), CaseFiled("0427")])
     assert outputs[1:] == [
-        [say(menu, "report_category"), KEYPAD],
+        [say(menu, "report_category"), keypad(menu, "report_category")],
         [say(menu, "describe"), DESCRIBE],
         [say(menu, "location"), LOCATE],
-        [say(menu, "confirm_report", category_label="Ngập nước, thoát nước"), KEYPAD],
+        [say(menu, "confirm_report", category_label="Ngập nước, thoát nước"), keypad(menu, "confirm_report")],
         [FileCase(CaseDraft(
             status="new", category="HT_NGAP", recording_ids=("r1", "r2"),
             slots={"category": "HT_NGAP", "description_recording": "r1", "location_recording": "r2"},
@@ -95,7 +103,7 @@ def test_full_keypad_report(walk: Walk, menu: Menu) -> None:
 def test_second_category_menu_and_the_emergency_note(walk: Walk, menu: Menu) -> None:
     state, outputs = walk([DigitsPressed("1"), DigitsPressed("9"), DigitsPressed("5")])
     assert outputs[2:] == [
-        [say(menu, "report_category_more"), KEYPAD],
+        [say(menu, "report_category_more"), keypad(menu, "report_category_more")],
         [say(menu, "security_note"), say(menu, "describe"), DESCRIBE],
     ]
     assert state.slots == {"category": "ANTT"}
@@ -201,7 +209,7 @@ def test_silence_at_the_message_still_files_a_case_to_call_back(walk: Walk, menu
 
 def test_digits_outside_the_menu_reprompt_then_fall_back(walk: Walk, menu: Menu) -> None:
     state, outputs = walk([DigitsPressed("7"), DigitsPressed("8"), DigitsPressed("9")])
-    reprompt = [Say(menu.defaults.no_match or ""), say(menu, "main_menu"), KEYPAD]
+    reprompt = [Say(menu.defaults.no_match or ""), say(menu, "main_menu"), keypad(menu, "main_menu")]
     assert outputs[1:] == [reprompt, reprompt, [say(menu, "operator"), TO_OPERATORS]]
     assert (state.node, state.tries) == ("operator", 0)
 
@@ -209,13 +217,13 @@ def test_digits_outside_the_menu_reprompt_then_fall_back(walk: Walk, menu: Menu)
 @pytest.mark.parametrize("empty", [NothingHeard(), DigitsPressed(""), SpeechHeard("  ")], ids=repr)
 def test_empty_input_reprompts_with_no_input(walk: Walk, menu: Menu, empty: Event) -> None:
     state, outputs = walk([empty])
-    assert outputs[1] == [Say(menu.defaults.no_input or ""), say(menu, "main_menu"), KEYPAD]
+    assert outputs[1] == [Say(menu.defaults.no_input or ""), say(menu, "main_menu"), keypad(menu, "main_menu")]
     assert state.tries == 1
 
 
 def test_a_good_answer_after_a_bad_one_resets_the_tries(walk: Walk, menu: Menu) -> None:
     state, outputs = walk([DigitsPressed("7"), DigitsPressed("1"), DigitsPressed("0"), DigitsPressed("0")])
-    assert outputs[-1] == [Say(menu.defaults.no_match or ""), say(menu, "report_category"), KEYPAD]
+    assert outputs[-1] == [Say(menu.defaults.no_match or ""), say(menu, "report_category"), keypad(menu, "report_category")]
     assert (state.node, state.tries) == ("report_category", 2)
 
 
@@ -243,7 +251,7 @@ def test_caller_input_while_waiting_for_the_case_desk_is_ignored(walk: Walk) -> 
 
 def test_recording_at_a_keypad_menu_counts_as_no_match(walk: Walk, menu: Menu) -> None:
     _, outputs = walk([RecordingCaptured("stray", 1.0)])
-    assert outputs[-1] == [Say(menu.defaults.no_match or ""), say(menu, "main_menu"), KEYPAD]
+    assert outputs[-1] == [Say(menu.defaults.no_match or ""), say(menu, "main_menu"), keypad(menu, "main_menu")]
 
 
 def test_nothing_happens_after_the_call_finished(walk: Walk) -> None:
@@ -273,7 +281,7 @@ def test_spoken_answers(walk: Walk, menu: Menu) -> None:
 
 def test_unrecognised_speech_is_no_match(walk: Walk, menu: Menu) -> None:
     _, outputs = walk([SpeechHeard("alô alô")])
-    assert outputs[-1] == [Say(menu.defaults.no_match or ""), say(menu, "main_menu"), KEYPAD]
+    assert outputs[-1] == [Say(menu.defaults.no_match or ""), say(menu, "main_menu"), keypad(menu, "main_menu")]
 
 
 def test_spoken_case_number(walk: Walk) -> None:
@@ -321,3 +329,11 @@ def test_a_menu_without_a_way_on_ends_the_call_politely_and_keeps_the_case(now: 
     state, actions = step(state, DigitsPressed("#"), broken, now)
     assert actions == [Say(SORRY), FileCase(CaseDraft(status="incomplete")), Hangup()]
     assert state.finished and state.filing
+
+
+def test_menu_listens_carry_the_spoken_answers_for_a_grammar(menu: Menu) -> None:
+    _, actions = start(menu, "+84900000000")
+    listen = actions[-1]
+    assert isinstance(listen, Listen)
+    assert listen.phrases == ("phản ánh", "báo cáo", "số một", "tra cứu", "kiểm tra", "số hai",
+                              "tổng đài viên", "gặp người", "số không")
