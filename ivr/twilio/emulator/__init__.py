@@ -8,7 +8,8 @@ say:"văn bản" (synthesised when audio is needed; a speech <Gather> gets it as
 wait:SECONDS (really slept: silence at Gather/Record, talk time on a bridged Dial/Enqueue, another
 waitUrl round in a queue nobody answers), hangup. Steps are consumed only where the caller is
 listened to (Gather, Record, Dial, Enqueue); `hangup` is also honoured at Pause and Redirect.
-listening.py and transfers.py describe each verb's rules.
+listening.py and transfers.py describe each verb's rules; media.py describes <Connect><Stream>
+(a Media Stream over a signed WebSocket, where every step becomes audio, DTMF or silence).
 
 Events (dicts passed to `out`, one JSON object per line from json_lines):
     call_started {sid, from, to, url}     prompt {text, language, voice}     play {url | digits}
@@ -19,6 +20,8 @@ Events (dicts passed to `out`, one JSON object per line from json_lines):
     error {code, message}    hangup {by: caller|server, reason}
     call_ended {sid, status, duration, unused_steps}
     request {purpose, method, url, status, ms[, duplicate]}   (only with verbose=True)
+    Media Streams: stream_started {url, stream_sid, parameters}    stream_audio {source, seconds}
+    dtmf {digits}    prompt_audio {seconds}    mark {name}    clear {}    stream_ended {stream_sid, by}
 """
 
 from ivr.twilio.emulator.emulator import CallResult, Emulator, json_lines

@@ -48,6 +48,8 @@ class CallOptions:
     pause_scale: float = 1.0
     timeout: float = 15.0
     max_requests: int = 100
+    media_pace: float = 1.0
+    media_patience: float = 2.0
 
 
 class CallEnded(Exception):

@@ -71,7 +71,10 @@ class Emulator:
     duplicate_callbacks: every action, status and recording callback is sent twice (same signature
     and I-Twilio-Idempotency-Token). status_callback_first: the call's status callback goes before
     the requests caused by the caller hanging up and before recording status callbacks.
-    pause_scale: <Pause> sleeps length × pause_scale (0 in tests). The recording server starts
+    pause_scale: <Pause> sleeps length × pause_scale (0 in tests). media_pace: Media Stream frames
+    (<Connect><Stream>) go out every 20 ms × media_pace and bot audio "plays" at that pace (0: as
+    fast as possible, marks echoed at once). media_patience: in a stream, the caller waits until
+    the bot has been quiet this many (real) seconds before its next step. The recording server starts
     here; close() (or leaving the with block) stops it.
     """
 
@@ -81,11 +84,14 @@ class Emulator:
                  status_callback_url: str | None = None, out: Callable[[dict], None] | None = None,
                  verbose: bool = False, operator: str = "answer", duplicate_callbacks: bool = False,
                  status_callback_first: bool = False, pause_scale: float = 1.0,
-                 timeout: float = TWILIO_TIMEOUT_S, max_requests: int = 100) -> None:
+                 timeout: float = TWILIO_TIMEOUT_S, max_requests: int = 100, media_pace: float = 1.0,
+                 media_patience: float = 2.0) -> None:
         if operator not in OPERATOR_OUTCOMES:
             raise ValueError(f"operator must be one of {', '.join(OPERATOR_OUTCOMES)}, not {operator!r}")
         if account_sid is not None and not _ACCOUNT_SID.fullmatch(account_sid):
             raise ValueError(f"account_sid must look like 'AC' + 32 hex digits, not {account_sid!r}")
+        if media_pace < 0 or media_patience < 0:
+            raise ValueError("media_pace and media_patience must not be negative")
         base = base_url.rstrip("/")
         self.options = CallOptions(
             account_sid=account_sid or new_sid("AC"), auth_token=auth_token, caller=caller, to=to,
@@ -93,7 +99,7 @@ class Emulator:
             status_callback_url=base + STATUS_PATH if status_callback_url is None else status_callback_url,
             operator=operator, duplicate_callbacks=duplicate_callbacks,
             status_callback_first=status_callback_first, pause_scale=pause_scale,
-            timeout=timeout, max_requests=max_requests)
+            timeout=timeout, max_requests=max_requests, media_pace=media_pace, media_patience=media_patience)
         self.out = out
         self.verbose = verbose
         self._synthesizer = synthesizer

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from ivr.twilio.emulator.call import Call, LeftQueue
 from ivr.twilio.emulator.listening import gather, record
+from ivr.twilio.emulator.media import connect
 from ivr.twilio.emulator.prompts import pause, play, say
 from ivr.twilio.emulator.transfers import dial, enqueue
 from ivr.twilio.emulator.twiml import Document, attr_method, text_of
@@ -34,8 +35,8 @@ def leave(call: Call, doc: Document, el: ET.Element) -> None:
 
 
 def unsupported_stream(call: Call, doc: Document, el: ET.Element) -> None:
-    """<Connect>/<Start>: Media Streams are a later issue; report and carry on with the next verb."""
-    call.error(f"<{el.tag}>: media streams not supported yet")
+    """<Start>: listen-only Media Streams are not emulated; report and carry on with the next verb."""
+    call.error(f"<{el.tag}>: listen-only media streams (<Start><Stream>) not supported yet")
 
 
 VERBS: dict[str, Verb] = {
@@ -49,6 +50,6 @@ VERBS: dict[str, Verb] = {
     "Record": record,
     "Dial": dial,
     "Enqueue": enqueue,
-    "Connect": unsupported_stream,
+    "Connect": connect,
     "Start": unsupported_stream,
 }
