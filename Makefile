@@ -12,19 +12,22 @@ export HOTLINE_DATA_DIR ?= var
 
 install: system-packages $(STAMP)
 
-# espeak-ng synthesises the prompts and the emulator's speech; install it with apt when missing.
+# Debian packages the project needs: espeak-ng (prompts and the emulator's speech) and, for
+# Debian's own Python, python3-venv. Installed with apt when missing; a clear error otherwise.
+APT_PACKAGES = $(shell command -v espeak-ng >/dev/null 2>&1 || echo espeak-ng) \
+               $(shell $(PYTHON) -c 'import ensurepip' >/dev/null 2>&1 || echo python3-venv)
+
 system-packages:
-	@if ! command -v espeak-ng >/dev/null 2>&1; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "Installing espeak-ng with apt-get..."; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng >/dev/null; \
-	  elif command -v sudo >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then \
-	    echo "Installing espeak-ng with sudo apt-get..."; \
-	    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng >/dev/null; \
+	@missing="$(strip $(APT_PACKAGES))"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then sudo=""; \
+	  elif command -v sudo >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then sudo="sudo"; \
 	  else \
-	    echo "error: espeak-ng is missing and cannot be installed here; install it with your package manager (Debian/Ubuntu: apt-get install espeak-ng)" >&2; \
+	    echo "error: missing $$missing and no apt-get here; install them with your package manager" >&2; \
 	    exit 1; \
 	  fi; \
+	  echo "Installing $$missing with apt-get..."; \
+	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
 $(STAMP): pyproject.toml
