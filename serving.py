@@ -48,7 +48,9 @@ class LocalServer:
 
     def __init__(self, app: Flask, host: str = "127.0.0.1", port: int = 0) -> None:
         self._server: BaseWSGIServer = make_server(host, port, app, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="local-server", daemon=True)
+        # A short poll so shutdown (end of every test and demo) takes milliseconds, not half a second.
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="local-server", daemon=True)
 
     @property
     def url(self) -> str:

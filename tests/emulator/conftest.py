@@ -5,10 +5,8 @@ from __future__ import annotations
 import io
 import math
 import struct
-import threading
 import wave
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,9 +14,9 @@ import pytest
 from flask import Flask, Response, request
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import VoiceResponse
-from werkzeug.serving import make_server
 
 from ivr.twilio.emulator import Emulator
+from serving import LocalServer
 
 AUTH_TOKEN = "emulator-test-token-0123456789abcdef"
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
@@ -86,26 +84,12 @@ class TwilioApp:
         return [h.path for h in self.hits]
 
 
-@contextmanager
-def serving(app: TwilioApp) -> Iterator[str]:
-    """Run the app on 127.0.0.1:0 in a thread; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app.app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    app.base_url = f"http://127.0.0.1:{server.server_port}"
-    try:
-        yield app.base_url
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
 @pytest.fixture
 def server() -> Iterator[TwilioApp]:
     app = TwilioApp()
     app.empty("/twilio/status")
-    with serving(app):
+    with LocalServer(app.app) as local:
+        app.base_url = local.url
         yield app
 
 

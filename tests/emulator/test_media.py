@@ -12,7 +12,6 @@ import threading
 import time
 import wave
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -20,9 +19,9 @@ from flask import Flask, Response, request
 from flask_sock import Sock
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import VoiceResponse
-from werkzeug.serving import make_server
 
 from ivr.twilio.emulator import Emulator
+from serving import LocalServer
 from speech.mulaw import SILENCE
 
 AUTH_TOKEN = "emulator-test-token-0123456789abcdef"
@@ -142,25 +141,12 @@ def reply_after_hash(app: StreamApp, ws) -> None:
     app.receive_until(ws, lambda m: m["event"] == "mark")
 
 
-@contextmanager
-def serving(app: StreamApp) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app.app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    app.base_url = f"http://127.0.0.1:{server.server_port}"
-    app.stream_url = f"ws://127.0.0.1:{server.server_port}/media"
-    try:
-        yield app.base_url
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
 @pytest.fixture
 def stream_app() -> Iterator[StreamApp]:
     app = StreamApp()
-    with serving(app):
+    with LocalServer(app.app) as local:
+        app.base_url = local.url
+        app.stream_url = local.url.replace("http://", "ws://") + "/media"
         yield app
 
 
