@@ -16,15 +16,9 @@ from types import TracebackType
 import numpy as np
 import numpy.typing as npt
 
+from speech.resample import mono_int16
+
 DEFAULT_FLUSH_S = 1.0
-
-
-def _mono_int16(samples: npt.ArrayLike) -> npt.NDArray[np.int16]:
-    """`samples` as a 1-D int16 array; refuse other sample types rather than cast them silently."""
-    array = np.asarray(samples)
-    if array.dtype != np.int16 or array.ndim != 1:
-        raise TypeError(f"expected 1-D int16 samples, got {array.ndim}-D {array.dtype}")
-    return array
 
 
 class CallRecorder:
@@ -56,13 +50,13 @@ class CallRecorder:
         """Append the caller's audio, advancing the call's timeline by its length."""
         with self._lock:
             self._check_open()
-            self._advance(_mono_int16(samples))
+            self._advance(mono_int16(samples))
 
     def bot(self, samples: npt.NDArray[np.int16]) -> None:
         """Queue the bot's audio to play from now, or after the bot audio already queued."""
         with self._lock:
             self._check_open()
-            self._bot_queue = np.concatenate([self._bot_queue, _mono_int16(samples)])
+            self._bot_queue = np.concatenate([self._bot_queue, mono_int16(samples)])
 
     def clear_bot(self) -> None:
         """Drop queued bot audio that has not played yet (barge-in)."""

@@ -36,7 +36,7 @@ def model_sample_rate(model_dir: Path) -> int:
     return DEFAULT_MODEL_RATE
 
 
-def _int16(samples: npt.ArrayLike) -> npt.NDArray[np.int16]:
+def mono_int16(samples: npt.ArrayLike) -> npt.NDArray[np.int16]:
     """`samples` as a 1-D int16 array; refuse other sample types rather than cast them silently."""
     array = np.asarray(samples)
     if array.dtype != np.int16 or array.ndim != 1:
@@ -53,7 +53,7 @@ def _to_int16(samples: npt.NDArray[np.float32]) -> npt.NDArray[np.int16]:
 # float32 and the rounding is done here: deterministic, and a stream equals the one-shot result.
 def resample(samples: npt.NDArray[np.int16], in_rate: int, out_rate: int) -> npt.NDArray[np.int16]:
     """Resample a whole mono int16 buffer (clipping, not wrapping, any overshoot)."""
-    samples = _int16(samples)
+    samples = mono_int16(samples)
     if in_rate == out_rate or samples.size == 0:
         return samples.copy()
     return _to_int16(soxr.resample(samples.astype(np.float32), in_rate, out_rate, quality=QUALITY))
@@ -78,7 +78,7 @@ class StreamResampler:
 
     def process(self, samples: npt.NDArray[np.int16]) -> npt.NDArray[np.int16]:
         """Feed one chunk; return whatever output is ready (possibly none yet)."""
-        samples = _int16(samples)
+        samples = mono_int16(samples)
         if self._stream is None:
             return samples.copy()
         return _to_int16(self._stream.resample_chunk(samples.astype(np.float32)))
