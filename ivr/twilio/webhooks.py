@@ -112,11 +112,7 @@ class TwilioWebhooks:
         url = form.get("RecordingUrl")
         if "empty" in args or not url:
             return self._event(form, args, NothingHeard())
-        body, rec_id = self.service.record(
-            sid=form["CallSid"], seq=_seq(args), recording_sid=form.get("RecordingSid") or _sid_from(url),
-            url=url, duration_s=_number(form.get("RecordingDuration")), purpose=None, render=self._renderer())
-        if rec_id is not None:
-            self.fetcher.submit(rec_id)
+        body = self._keep_recording(form, seq=_seq(args), purpose=None)
         return _xml(body) if body is not None else self._restart(form)
 
     def dial(self, form: dict[str, str], args: dict[str, str]) -> Response:
@@ -134,11 +130,7 @@ class TwilioWebhooks:
     def recording_status(self, form: dict[str, str], args: dict[str, str]) -> Response:
         """Recording status callback: make sure the recording is kept and fetched."""
         if form.get("RecordingStatus") == "completed" and form.get("RecordingUrl"):
-            _, rec_id = self.service.record(
-                sid=form["CallSid"], seq=None, recording_sid=form["RecordingSid"], url=form["RecordingUrl"],
-                duration_s=_number(form.get("RecordingDuration")), purpose=None, render=self._renderer())
-            if rec_id is not None:
-                self.fetcher.submit(rec_id)
+            self._keep_recording(form, seq=None, purpose=None)
         return Response(status=204)
 
     def queue_wait(self, form: dict[str, str], args: dict[str, str]) -> Response:
@@ -165,20 +157,25 @@ class TwilioWebhooks:
         form, args = entry.params, entry.query
         if entry.kind == "degraded_message":
             if form.get("RecordingUrl"):
-                _, rec_id = self.service.record(
-                    sid=form["CallSid"], seq=None, recording_sid=form.get("RecordingSid") or _sid_from(form["RecordingUrl"]),
-                    url=form["RecordingUrl"], duration_s=_number(form.get("RecordingDuration")), purpose="message",
-                    render=self._renderer())
-                if rec_id is not None:
-                    self.fetcher.submit(rec_id)
+                self._keep_recording(form, seq=None, purpose="message")
             return
         view = self._views().get(entry.kind)
-        if view is None or entry.kind == "degraded/dial":
+        if view is None:
             log.info("spooled %s for %s needs no replay", entry.kind, form.get("CallSid"))
             return
         view(form, args)
 
     # -- plumbing ----------------------------------------------------------------------------
+
+    def _keep_recording(self, form: dict[str, str], *, seq: int | None, purpose: str | None) -> str | None:
+        """Store the recording of form (then fetch it in the background); the dialogue's answer, or None."""
+        url = form["RecordingUrl"]
+        body, rec_id = self.service.record(
+            sid=form["CallSid"], seq=seq, recording_sid=form.get("RecordingSid") or _sid_from(url), url=url,
+            duration_s=_number(form.get("RecordingDuration")), purpose=purpose, render=self._renderer())
+        if rec_id is not None:
+            self.fetcher.submit(rec_id)
+        return body
 
     def _event(self, form: dict[str, str], args: dict[str, str], event: Event) -> Response:
         body = self.service.handle(sid=form["CallSid"], seq=_seq(args), event=event, render=self._renderer())
