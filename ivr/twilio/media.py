@@ -23,9 +23,9 @@ from flask import Blueprint, Flask, request
 from flask_sock import Sock
 from simple_websocket import ConnectionClosed
 from simple_websocket.ws import Base as WebSocket
-from twilio.request_validator import RequestValidator
 from wsproto.frame_protocol import CloseReason
 
+from ivr.twilio.signature import is_signed
 from ivr.worker import QueueWorker
 from speech.mulaw import mulaw_decode
 from speech.recorder import CallRecorder
@@ -202,7 +202,7 @@ class MediaStreamHandler:
 
     def serve(self, ws: WebSocket) -> None:
         """Run one connection on the current (reader) thread, inside a request context."""
-        if not self._signed():
+        if not is_signed(self.auth_token, self.public_base_url, {}, websocket=True):
             log.warning("rejected a media stream with a bad signature from %s", request.remote_addr)
             ws.close(reason=CloseReason.POLICY_VIOLATION, message="bad signature")
             return
@@ -288,19 +288,6 @@ class MediaStreamHandler:
         except OSError as error:
             log.error("call %s will not be recorded: %s", call_sid, error)
             return None
-
-    def _signed(self) -> bool:
-        signature = request.headers.get("X-Twilio-Signature", "")
-        if not self.auth_token or not signature:
-            return False
-        return RequestValidator(self.auth_token).validate(self._requested_url(), {}, signature)
-
-    def _requested_url(self) -> str:
-        base = self.public_base_url or request.host_url.rstrip("/")
-        scheme, _, rest = base.partition("://")
-        ws_scheme = {"https": "wss", "http": "ws"}.get(scheme.lower(), scheme)
-        query = request.query_string.decode()
-        return f"{ws_scheme}://{rest}{request.path}" + (f"?{query}" if query else "")
 
 
 def _parse(text: str | bytes) -> dict[str, Any] | None:

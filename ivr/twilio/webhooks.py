@@ -16,13 +16,13 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, abort, current_app, g, request
-from twilio.request_validator import RequestValidator
 
 from ivr.actions import Action, Transfer
 from ivr.calls import CallService, StoreUnavailable
 from ivr.events import DigitsPressed, Event, NothingHeard, TransferEnded
 from ivr.twilio import twiml
 from ivr.twilio.recordings import RecordingFetcher
+from ivr.twilio.signature import base_url, is_signed
 from storage.spool import Spool, SpoolEntry
 
 log = logging.getLogger(__name__)
@@ -191,7 +191,7 @@ class TwilioWebhooks:
         def guarded() -> Response:
             form = request.form.to_dict()
             args = request.args.to_dict()
-            if not self._signed(form):
+            if not is_signed(self.config.auth_token, self.config.public_base_url, form):
                 log.warning("rejected %s with a bad signature from %s", request.path, request.remote_addr)
                 abort(403)
             if "CallSid" not in form:
@@ -215,22 +215,8 @@ class TwilioWebhooks:
                                   dial_url=self._url("degraded/dial"),
                                   wait_url=self._url("queue-wait", limit=self.config.operator.timeout_s)))
 
-    def _signed(self, form: dict[str, str]) -> bool:
-        token = self.config.auth_token
-        signature = request.headers.get("X-Twilio-Signature", "")
-        if not token or not signature:
-            return False
-        return RequestValidator(token).validate(self._requested_url(), form, signature)
-
-    def _requested_url(self) -> str:
-        query = request.query_string.decode()
-        return self._base() + request.path + (f"?{query}" if query else "")
-
-    def _base(self) -> str:
-        return self.config.public_base_url or request.host_url.rstrip("/")
-
     def _url(self, name: str, **query: object) -> str:
-        url = f"{self._base()}/twilio/{name.replace('_', '-')}"
+        url = f"{base_url(self.config.public_base_url)}/twilio/{name.replace('_', '-')}"
         return f"{url}?{urlencode(query)}" if query else url
 
     def _renderer(self) -> Callable[[Sequence[Action], int], str]:
