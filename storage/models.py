@@ -84,6 +84,7 @@ class Call(Base):
     seq: Mapped[int] = mapped_column(default=0)
     last_response: Mapped[str | None] = mapped_column(Text)
     outcome: Mapped[str | None] = mapped_column(Code)
+    backlog_ms_max: Mapped[int | None] = mapped_column(Integer)  # worst recogniser lag of a streamed call
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     menu_version: Mapped[MenuVersion | None] = relationship()
@@ -118,6 +119,8 @@ class Recording(Base):
     purpose: Mapped[str | None] = mapped_column(Code)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    transcript: Mapped[str | None] = mapped_column(Text)  # offline recognition, after the call
+    transcript_confidence: Mapped[float | None]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -143,6 +146,8 @@ class Turn(Base):
     digits: Mapped[str | None] = mapped_column(String(64))
     start_s: Mapped[float | None]
     end_s: Mapped[float | None]
+    # Recognised words: [{"word", "start_s", "end_s", "confidence"}], times in the call's stereo recording.
+    words: Mapped[list[dict[str, Any]] | None] = mapped_column(JsonDoc)
     recording_id: Mapped[int | None] = mapped_column(
         ForeignKey("recordings.id", ondelete="SET NULL"), index=True
     )
@@ -182,6 +187,9 @@ class Case(Base):
     unit_code: Mapped[str | None] = mapped_column(ForeignKey("units.code"))
     status: Mapped[str] = mapped_column(Code)
     deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What offline transcription of the call's recordings suggests (category, ward, address) for an
+    # operator to confirm; never applied to the case's own fields automatically.
+    suggestion: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -23,7 +23,7 @@ def _inspect(url: str) -> tuple[set[str], Engine]:
 def test_upgrade_creates_every_table_and_reaches_head(empty_db_url: str) -> None:
     assert current(empty_db_url) is None
     upgrade(empty_db_url)
-    assert current(empty_db_url) == head() == "0001"
+    assert current(empty_db_url) == head() == "0002"
     tables, engine = _inspect(empty_db_url)
     engine.dispose()
     assert tables == TABLES | {"alembic_version"}
