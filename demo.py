@@ -32,13 +32,16 @@ DEMO_STEPS = (
 
 
 def place_call(hotline: Any, *, url: str, caller: str, operator: str, steps: Sequence[str],
-               out: Out, recordings_timeout_s: float = 10.0) -> dict[str, Any] | None:
-    """Call the server at url like Twilio would; print events; return the case the call left, if any."""
+               out: Out, recordings_timeout_s: float = 10.0, **emulator_options: Any) -> dict[str, Any] | None:
+    """Call the server at url like Twilio would; print events; return the case the call left, if any.
+
+    emulator_options go to Emulator as they are (media_pace, media_patience, bot_wav…)."""
     settings = hotline.settings
     if not settings.twilio_auth_token:
         raise SystemExit("TWILIO_AUTH_TOKEN must be set to the server's auth token to sign emulated requests")
     emulator = Emulator(url, settings.twilio_auth_token, settings.twilio_account_sid or DEMO_ACCOUNT_SID,
-                        caller=caller, synthesizer=EspeakSynthesizer(), out=out, operator=operator)
+                        caller=caller, synthesizer=EspeakSynthesizer(), out=out, operator=operator,
+                        **emulator_options)
     with emulator:
         result = emulator.call(parse_steps(steps))
         case = _case_of_call(hotline, result.sid, recordings_timeout_s)

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import math
-import struct
-import wave
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +13,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.twilio.emulator import Emulator
 from serving import LocalServer
-
-AUTH_TOKEN = "emulator-test-token-0123456789abcdef"
-ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
+from tests.emulator.streams import ACCOUNT_SID, AUTH_TOKEN, StreamApp, ToneSynthesizer, tone_wav
 
 
 @dataclass(frozen=True)
@@ -93,14 +87,12 @@ def server() -> Iterator[TwilioApp]:
         yield app
 
 
-@pytest.fixture
-def phone(server: TwilioApp) -> Iterator[Callable[..., Emulator]]:
-    """Build emulators pointed at the app; all are closed at the end of the test."""
+def _emulators(base_url: str, defaults: dict[str, object]) -> Iterator[Callable[..., Emulator]]:
+    """A factory of emulators pointed at base_url with these default options, closed afterwards."""
     made: list[Emulator] = []
 
     def make(**options: object) -> Emulator:
-        options.setdefault("pause_scale", 0.0)
-        emulator = Emulator(server.base_url, AUTH_TOKEN, ACCOUNT_SID, **options)  # type: ignore[arg-type]
+        emulator = Emulator(base_url, AUTH_TOKEN, ACCOUNT_SID, **(defaults | options))  # type: ignore[arg-type]
         made.append(emulator)
         return emulator
 
@@ -109,28 +101,38 @@ def phone(server: TwilioApp) -> Iterator[Callable[..., Emulator]]:
         emulator.close()
 
 
-def make_tone_wav(seconds: float, rate: int = 8000) -> bytes:
-    """A mono 16-bit 440 Hz tone."""
-    frames = b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / rate)))
-                      for i in range(int(seconds * rate)))
-    out = io.BytesIO()
-    with wave.open(out, "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        wav.writeframes(frames)
-    return out.getvalue()
+@pytest.fixture
+def phone(server: TwilioApp) -> Iterator[Callable[..., Emulator]]:
+    """Build emulators pointed at the app; all are closed at the end of the test."""
+    yield from _emulators(server.base_url, {"pause_scale": 0.0})
+
+
+@pytest.fixture
+def stream_app() -> Iterator[StreamApp]:
+    """A Media Streams server (see streams.py) on a loopback port."""
+    app = StreamApp()
+    with LocalServer(app.app) as local:
+        app.base_url = local.url
+        app.stream_url = local.url.replace("http://", "ws://") + "/media"
+        yield app
+
+
+@pytest.fixture
+def stream_phone(stream_app: StreamApp) -> Iterator[Callable[..., Emulator]]:
+    """Emulators calling stream_app: frames as fast as possible, a short patience, a tone for every say:."""
+    yield from _emulators(stream_app.base_url, {"pause_scale": 0.0, "media_pace": 0.0, "media_patience": 0.3,
+                                                "synthesizer": ToneSynthesizer()})
 
 
 @pytest.fixture
 def voice_wav(tmp_path: Path) -> Path:
     """A 2.2-second WAV the caller 'speaks'."""
     path = tmp_path / "caller.wav"
-    path.write_bytes(make_tone_wav(2.2))
+    path.write_bytes(tone_wav(2.2))
     return path
 
 
-@pytest.fixture
-def tone_wav() -> Callable[..., bytes]:
-    """make_tone_wav, for tests that need WAV bytes of a given length."""
-    return make_tone_wav
+@pytest.fixture(name="tone_wav")
+def tone_wav_fixture() -> Callable[..., bytes]:
+    """streams.tone_wav, for tests that need WAV bytes of a given length."""
+    return tone_wav

@@ -3,171 +3,25 @@
 from __future__ import annotations
 
 import base64
-import io
 import json
-import math
 import re
-import struct
-import threading
 import time
-import wave
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask, Response, request
-from flask_sock import Sock
-from twilio.request_validator import RequestValidator
-from twilio.twiml.voice_response import VoiceResponse
 
-from ivr.twilio.emulator import Emulator
-from serving import LocalServer
-from speech.mulaw import SILENCE
-
-AUTH_TOKEN = "emulator-test-token-0123456789abcdef"
-ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
-SILENCE_FRAME = bytes([SILENCE]) * 160
-TONE_FRAME = bytes([0x10, 0x90] * 80)  # loud, not silence
+from tests.emulator.streams import (
+    ACCOUNT_SID,
+    SILENCE_FRAME,
+    StreamApp,
+    send_audio,
+    send_mark,
+    tone_wav,
+)
 
 
-def tone_wav(seconds: float, rate: int) -> bytes:
-    """A mono 16-bit 440 Hz tone."""
-    frames = b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / rate)))
-                      for i in range(int(seconds * rate)))
-    out = io.BytesIO()
-    with wave.open(out, "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        wav.writeframes(frames)
-    return out.getvalue()
-
-
-class ToneSynthesizer:
-    """Speaks any text as 0.3 s of tone at 16 kHz (so the emulator resamples), without espeak."""
-
-    def __init__(self) -> None:
-        self.texts: list[str] = []
-
-    def synthesize(self, text: str, path: Path) -> Path:
-        self.texts.append(text)
-        path.write_bytes(tone_wav(0.3, 16000))
-        return path
-
-
-Script = Callable[["StreamApp", object], None]
-
-
-class StreamApp:
-    """/twilio/voice connects a stream (then says "sau stream"); /media runs `script` on the socket."""
-
-    def __init__(self) -> None:
-        self.app = Flask(__name__)
-        self.sock = Sock(self.app)
-        self.validator = RequestValidator(AUTH_TOKEN)
-        self.base_url = ""
-        self.stream_url = ""  # set once serving; tests may point it elsewhere
-        self.messages: list[dict] = []
-        self.handshakes: list[tuple[str, str, bool]] = []  # (url, signature, valid)
-        self.status: list[dict] = []
-        self.voice_valid: list[bool] = []
-        self.script: Script = reply_after_hash
-        self.marks_echoed: dict[str, float] = {}
-        self.done = threading.Event()
-
-        @self.app.post("/twilio/voice")
-        def voice() -> Response:
-            self.voice_valid.append(self.validator.validate(self.base_url + "/twilio/voice", request.form,
-                                                            request.headers.get("X-Twilio-Signature", "")))
-            r = VoiceResponse()
-            r.connect().stream(url=self.stream_url).parameter(name="x", value="y")
-            r.say("sau stream")
-            return Response(str(r), mimetype="text/xml")
-
-        @self.app.post("/twilio/status")
-        def status() -> Response:
-            self.status.append(dict(request.form))
-            return Response(status=204)
-
-        @self.app.get("/refuse")
-        def refuse() -> Response:
-            return Response("no websockets here", status=403)
-
-        @self.sock.route("/media")
-        def media(ws) -> None:
-            url = f"ws://{request.host}{request.path}"
-            signature = request.headers.get("X-Twilio-Signature", "")
-            self.handshakes.append((url, signature, self.validator.validate(url, {}, signature)))
-            try:
-                self.script(self, ws)
-            finally:
-                self.done.set()
-
-    # helpers for scripts
-    def receive(self, ws, timeout: float = 5.0) -> dict:
-        raw = ws.receive(timeout=timeout)
-        assert raw is not None, "the emulator went quiet"
-        message = json.loads(raw)
-        self.messages.append(message)
-        if message["event"] == "mark":
-            self.marks_echoed[message["mark"]["name"]] = time.monotonic()
-        return message
-
-    def receive_until(self, ws, done: Callable[[dict], bool]) -> dict:
-        while True:
-            message = self.receive(ws)
-            if done(message):
-                return message
-
-    def of(self, kind: str) -> list[dict]:
-        return [m for m in self.messages if m["event"] == kind]
-
-
-def send_audio(ws, sid: str, seconds: float) -> None:
-    for _ in range(round(seconds / 0.02)):
-        ws.send(json.dumps({"event": "media", "streamSid": sid,
-                            "media": {"payload": base64.b64encode(TONE_FRAME).decode()}}))
-
-
-def send_mark(ws, sid: str, name: str) -> None:
-    ws.send(json.dumps({"event": "mark", "streamSid": sid, "mark": {"name": name}}))
-
-
-def reply_after_hash(app: StreamApp, ws) -> None:
-    """Listen until the caller keys #, answer with 0.5 s of audio and a mark, wait for its echo, close."""
-    last = app.receive_until(ws, lambda m: m["event"] == "dtmf" and m["dtmf"]["digit"] == "#")
-    send_audio(ws, last["streamSid"], 0.5)
-    send_mark(ws, last["streamSid"], "reply-done")
-    app.receive_until(ws, lambda m: m["event"] == "mark")
-
-
-@pytest.fixture
-def stream_app() -> Iterator[StreamApp]:
-    app = StreamApp()
-    with LocalServer(app.app) as local:
-        app.base_url = local.url
-        app.stream_url = local.url.replace("http://", "ws://") + "/media"
-        yield app
-
-
-@pytest.fixture
-def phone(stream_app: StreamApp) -> Iterator[Callable[..., Emulator]]:
-    made: list[Emulator] = []
-
-    def make(**options: object) -> Emulator:
-        options = {"pause_scale": 0.0, "media_pace": 0.0, "media_patience": 0.3,
-                   "synthesizer": ToneSynthesizer()} | options
-        emulator = Emulator(stream_app.base_url, AUTH_TOKEN, ACCOUNT_SID, **options)  # type: ignore[arg-type]
-        made.append(emulator)
-        return emulator
-
-    yield make
-    for emulator in made:
-        emulator.close()
-
-
-def test_stream_speaks_twilio_media_streams(stream_app: StreamApp, phone) -> None:
-    result = phone().call(['say:"xin chào"', "press:12#"])
+def test_stream_speaks_twilio_media_streams(stream_app: StreamApp, stream_phone) -> None:
+    result = stream_phone().call(['say:"xin chào"', "press:12#"])
     assert stream_app.done.wait(5)
 
     # the handshake is signed over the stream URL with no parameters
@@ -225,7 +79,7 @@ def test_stream_speaks_twilio_media_streams(stream_app: StreamApp, phone) -> Non
     assert stream_app.status[0]["CallSid"] == result.sid
 
 
-def test_marks_wait_for_playback_and_clear_echoes_them_at_once(stream_app: StreamApp, phone) -> None:
+def test_marks_wait_for_playback_and_clear_echoes_them_at_once(stream_app: StreamApp, stream_phone) -> None:
     timings: dict[str, float] = {}
 
     def script(app: StreamApp, ws) -> None:
@@ -242,7 +96,7 @@ def test_marks_wait_for_playback_and_clear_echoes_them_at_once(stream_app: Strea
         app.receive_until(ws, lambda m: m["event"] == "mark")
 
     stream_app.script = script
-    result = phone(media_pace=1.0, media_patience=0.5).call()
+    result = stream_phone(media_pace=1.0, media_patience=0.5).call()
     assert stream_app.done.wait(5)
 
     short_delay = stream_app.marks_echoed["short"] - timings["short"]
@@ -258,14 +112,14 @@ def test_marks_wait_for_playback_and_clear_echoes_them_at_once(stream_app: Strea
     assert len(stream_app.of("media")) >= 15
 
 
-def test_caller_hangs_up_with_stop(stream_app: StreamApp, phone, tmp_path: Path) -> None:
+def test_caller_hangs_up_with_stop(stream_app: StreamApp, stream_phone, tmp_path: Path) -> None:
     def script(app: StreamApp, ws) -> None:
         app.receive_until(ws, lambda m: m["event"] == "stop")
 
     stream_app.script = script
     voice = tmp_path / "voice.wav"
     voice.write_bytes(tone_wav(0.2, 8000))
-    result = phone().call(["wait:0.1", f"record:{voice}", "press:5", "hangup", "press:9"])
+    result = stream_phone().call(["wait:0.1", f"record:{voice}", "press:5", "hangup", "press:9"])
     assert stream_app.done.wait(5)
 
     media = stream_app.of("media")
@@ -281,16 +135,16 @@ def test_caller_hangs_up_with_stop(stream_app: StreamApp, phone, tmp_path: Path)
     assert [s["CallStatus"] for s in stream_app.status] == ["completed"]
 
 
-def test_caller_hangs_up_when_steps_run_out(stream_app: StreamApp, phone) -> None:
+def test_caller_hangs_up_when_steps_run_out(stream_app: StreamApp, stream_phone) -> None:
     stream_app.script = lambda app, ws: app.receive_until(ws, lambda m: m["event"] == "stop")
-    result = phone().call(["press:1"])
+    result = stream_phone().call(["press:1"])
     assert stream_app.done.wait(5)
     assert [m["event"] for m in stream_app.messages][-1] == "stop"
     assert result.of("hangup")[0]["by"] == "caller"
     assert result.prompts == []
 
 
-def test_server_messages_twilio_rejects_are_reported(stream_app: StreamApp, phone) -> None:
+def test_server_messages_twilio_rejects_are_reported(stream_app: StreamApp, stream_phone) -> None:
     def script(app: StreamApp, ws) -> None:
         sid = app.receive_until(ws, lambda m: m["event"] == "start")["streamSid"]
         ws.send("not json")
@@ -302,7 +156,7 @@ def test_server_messages_twilio_rejects_are_reported(stream_app: StreamApp, phon
         app.receive_until(ws, lambda m: m["event"] == "mark")
 
     stream_app.script = script
-    result = phone().call()
+    result = stream_phone().call()
     assert [e["code"] for e in result.errors] == [31950, 31924, 31924]
     assert result.of("mark") == [{"event": "mark", "name": "ok"}]
     assert result.prompts == ["sau stream"]
@@ -313,7 +167,7 @@ def test_server_messages_twilio_rejects_are_reported(stream_app: StreamApp, phon
     ("closed-port", 31902),  # nothing listening
     ("https", 31922),       # not ws:// or wss://
 ])
-def test_stream_that_cannot_open_is_an_error_and_the_call_goes_on(stream_app: StreamApp, phone, target: str,
+def test_stream_that_cannot_open_is_an_error_and_the_call_goes_on(stream_app: StreamApp, stream_phone, target: str,
                                                                    code: int) -> None:
     if target == "closed-port":
         import socket
@@ -326,7 +180,7 @@ def test_stream_that_cannot_open_is_an_error_and_the_call_goes_on(stream_app: St
         stream_app.stream_url = stream_app.base_url + "/media"
     else:
         stream_app.stream_url = stream_app.stream_url.replace("/media", target)
-    result = phone().call(["press:1"])
+    result = stream_phone().call(["press:1"])
     assert [e["code"] for e in result.errors] == [code]
     assert result.of("stream_started") == []
     assert result.prompts == ["sau stream"]

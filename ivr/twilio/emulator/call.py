@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from pathlib import Path
 from typing import NoReturn
 
 from ivr.twilio.emulator.recordings import RecordingServer
@@ -50,6 +51,7 @@ class CallOptions:
     max_requests: int = 100
     media_pace: float = 1.0
     media_patience: float = 2.0
+    bot_wav: Path | None = None
 
 
 class CallEnded(Exception):
@@ -81,6 +83,7 @@ class Call:
         self._requests = 0
         self._final: list[Callable[[], None]] = []  # callbacks caused by the caller hanging up
         self._held: list[Callable[[], None]] = []  # recording callbacks held until after the status callback
+        self.streams = 0  # Media Streams opened so far (numbers their bot_wav files)
         self.duration = 0
 
     # -- lifecycle -----------------------------------------------------------------

@@ -74,8 +74,10 @@ class Emulator:
     pause_scale: <Pause> sleeps length × pause_scale (0 in tests). media_pace: Media Stream frames
     (<Connect><Stream>) go out every 20 ms × media_pace and bot audio "plays" at that pace (0: as
     fast as possible, marks echoed at once). media_patience: in a stream, the caller waits until
-    the bot has been quiet this many (real) seconds before its next step. The recording server starts
-    here; close() (or leaving the with block) stops it.
+    the bot has been quiet this many (real) seconds before its next step. bot_wav: every Media Stream
+    writes what the caller heard of the bot there (8 kHz mono 16-bit WAV on the stream's timeline; a
+    call's second stream goes to NAME-2.wav, and so on; each call overwrites). The recording server
+    starts here; close() (or leaving the with block) stops it.
     """
 
     def __init__(self, base_url: str, auth_token: str, account_sid: str | None = None, *,
@@ -85,7 +87,7 @@ class Emulator:
                  verbose: bool = False, operator: str = "answer", duplicate_callbacks: bool = False,
                  status_callback_first: bool = False, pause_scale: float = 1.0,
                  timeout: float = TWILIO_TIMEOUT_S, max_requests: int = 100, media_pace: float = 1.0,
-                 media_patience: float = 2.0) -> None:
+                 media_patience: float = 2.0, bot_wav: Path | str | None = None) -> None:
         if operator not in OPERATOR_OUTCOMES:
             raise ValueError(f"operator must be one of {', '.join(OPERATOR_OUTCOMES)}, not {operator!r}")
         if account_sid is not None and not _ACCOUNT_SID.fullmatch(account_sid):
@@ -99,7 +101,8 @@ class Emulator:
             status_callback_url=base + STATUS_PATH if status_callback_url is None else status_callback_url,
             operator=operator, duplicate_callbacks=duplicate_callbacks,
             status_callback_first=status_callback_first, pause_scale=pause_scale,
-            timeout=timeout, max_requests=max_requests, media_pace=media_pace, media_patience=media_patience)
+            timeout=timeout, max_requests=max_requests, media_pace=media_pace, media_patience=media_patience,
+            bot_wav=None if bot_wav is None else Path(bot_wav))
         self.out = out
         self.verbose = verbose
         self._synthesizer = synthesizer

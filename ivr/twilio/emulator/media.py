@@ -19,9 +19,25 @@ audio queued before it has played, `clear` drops queued audio and echoes pending
 When the server closes the WebSocket, the verbs after <Connect> run (or, with <Connect action>,
 the action's document).
 
+Turns (timeline.py): each say:, record: or press: step is a caller turn; it ends with its last
+frame that is not digital silence (the trailing end-of-speech silence is not part of it) or its
+last key. The first bot `media` frame received after that answers it: the `turn` event gives both
+moments in stream time (seconds of caller audio sent) and the wall-clock (monotonic) latency
+between sending and receiving. Bot audio received during a turn does not answer it; a turn the
+bot has not answered when the caller ends another one, or when the stream ends, has nulls.
+
+bot_wav (timeline.py): the stream's bot audio as the caller heard it, written when the stream
+ends: silence where the bot was quiet, each burst from when it arrived or after the audio queued
+before it, cut at the moment of a `clear`, and without what was still queued when the stream
+ended (at media_pace 0 bot audio has played on arrival, so all of it is kept). It lasts as long
+as the caller's audio, or until the bot's last audio when that ends later.
+
 Events: stream_started {url, stream_sid, parameters}    stream_audio {source, seconds}
 dtmf {digits}    wait {seconds}    prompt_audio {seconds} (one per burst of bot audio, ended by a
 mark, a clear or the end of the stream)    mark {name} (echoed)    clear {}
+turn {input: say|record|press, caller_end_s, bot_start_s, latency_ms} (the last two null if unanswered)
+stream_turns {stream_sid, latency_ms: [one per turn, null if unanswered]}
+bot_wav {stream_sid, path, seconds} (with the bot_wav option)
 stream_ended {stream_sid, by: server|caller}    error {code, message} with Twilio's 319xx codes.
 """
 
@@ -31,22 +47,26 @@ import base64
 import binascii
 import contextlib
 import json
-import socket
-import ssl
 import threading
 import time
 import xml.etree.ElementTree as ET
 from urllib.parse import urlsplit
 
 import simple_websocket
-from simple_websocket.ws import Base as _WebSocketBase
 from twilio.request_validator import RequestValidator
-from wsproto import ConnectionType
-from wsproto.events import AcceptConnection, RejectConnection, Request
 
 from ivr.twilio.emulator.call import Call, new_sid
 from ivr.twilio.emulator.steps import HangUp, Press, RecordFile, Speak, Step, Wait
+from ivr.twilio.emulator.timeline import BotTrack, TurnTimer, numbered
 from ivr.twilio.emulator.twiml import Document, attr_method
+from ivr.twilio.emulator.websocket import (
+    MALFORMED_MESSAGE,
+    MALFORMED_URL,
+    PROTOCOL_ERROR,
+    URL_SCHEME_NOT_SUPPORTED,
+    StreamClient,
+    StreamOpenError,
+)
 from speech.audio import FRAME_SAMPLES, AudioError, wav_to_mulaw_frames
 from speech.mulaw import SILENCE
 from speech.resample import PHONE_RATE
@@ -56,27 +76,7 @@ FRAME_S = FRAME_SAMPLES / PHONE_RATE  # 0.02
 SILENCE_FRAME = bytes([SILENCE]) * FRAME_SAMPLES
 END_OF_SPEECH_S = 1.0  # silence after each utterance, so the server's end-of-utterance detection fires
 DTMF_TONE_S = 0.1  # silence frames sent after each key
-CLOSE_WAIT_S = 2.0  # how long to wait for the server's reply to our close frame
-
-# Twilio's error codes for Media Streams.
-CONNECTION_TIMEOUT = 31901
-CONNECTION_REFUSED = 31902
-SSL_ERROR = 31910
-HANDSHAKE_ERROR = 31920
-URL_SCHEME_NOT_SUPPORTED = 31922
-MALFORMED_URL = 31923
-PROTOCOL_ERROR = 31924
-MALFORMED_MESSAGE = 31950
-
 MEDIA_FORMAT = {"encoding": "audio/x-mulaw", "sampleRate": PHONE_RATE, "channels": 1}
-
-
-class StreamOpenError(Exception):
-    """The WebSocket could not be opened; code is Twilio's error code."""
-
-    def __init__(self, message: str, code: int) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 class _ServerClosed(Exception):
@@ -89,77 +89,6 @@ class _CallerHangsUp(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-class StreamClient(simple_websocket.Client):
-    """simple_websocket's client that leaks no socket when connecting fails, sends Host with the
-    port (as a server rebuilding the signed URL needs), times out its handshake, and closes by
-    waiting for the server's close reply instead of closing the socket under its reader thread."""
-
-    def __init__(self, url: str, headers: dict[str, str], timeout: float) -> None:
-        parts = urlsplit(url)
-        secure = parts.scheme == "wss"
-        if not parts.hostname:
-            raise StreamOpenError(f"malformed stream URL {url!r}", MALFORMED_URL)
-        self.host = parts.hostname
-        self.netloc = parts.netloc.rpartition("@")[2]
-        self.port = parts.port or (443 if secure else 80)
-        self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        self.subprotocols: list[str] = []
-        self.extra_headeers = list(headers.items())  # (sic) simple_websocket's attribute name
-        try:
-            sock = socket.create_connection((self.host, self.port), timeout=timeout)
-        except TimeoutError:
-            raise StreamOpenError(f"no answer from {url} within {timeout:g} s", CONNECTION_TIMEOUT) from None
-        except OSError as exc:
-            raise StreamOpenError(f"cannot connect to {url}: {exc}", CONNECTION_REFUSED) from None
-        try:
-            if secure:
-                sock = ssl.create_default_context().wrap_socket(sock, server_hostname=self.host)
-            _WebSocketBase.__init__(self, sock, connection_type=ConnectionType.CLIENT)
-        except BaseException as exc:
-            sock.close()
-            if isinstance(exc, StreamOpenError):
-                raise
-            if isinstance(exc, ssl.SSLError):
-                raise StreamOpenError(f"TLS failed with {url}: {exc}", SSL_ERROR) from None
-            if isinstance(exc, TimeoutError):
-                raise StreamOpenError(f"no handshake reply from {url} within {timeout:g} s",
-                                      CONNECTION_TIMEOUT) from None
-            if isinstance(exc, (OSError, simple_websocket.ConnectionError)):
-                raise StreamOpenError(f"WebSocket handshake with {url} failed: {exc}", HANDSHAKE_ERROR) from None
-            raise
-
-    def handshake(self) -> None:
-        self.sock.sendall(self.ws.send(Request(host=self.netloc, target=self.path,
-                                               extra_headers=self.extra_headeers)))
-        event = None
-        while event is None:
-            data = self.sock.recv(self.receive_bytes)
-            if not data:
-                raise StreamOpenError("the server closed the connection during the WebSocket handshake",
-                                      HANDSHAKE_ERROR)
-            self.ws.receive_data(data)
-            event = next(self.ws.events(), None)
-        if isinstance(event, RejectConnection):
-            raise StreamOpenError(f"the server answered HTTP {event.status_code} instead of 101 Switching Protocols",
-                                  HANDSHAKE_ERROR)
-        if not isinstance(event, AcceptConnection):
-            raise StreamOpenError(f"unexpected handshake reply {type(event).__name__}", HANDSHAKE_ERROR)
-        self.subprotocol = event.subprotocol
-        self.connected = True
-        self.sock.settimeout(None)
-
-    def close(self, reason: int | None = None, message: str | None = None) -> None:
-        """Send a close frame (when still open), wait for the reader thread, release the socket."""
-        with contextlib.suppress(simple_websocket.ConnectionClosed, OSError):
-            _WebSocketBase.close(self, reason, message)
-        self.thread.join(CLOSE_WAIT_S)
-        if self.thread.is_alive():
-            with contextlib.suppress(OSError):
-                self.sock.shutdown(socket.SHUT_RDWR)
-            self.thread.join()
-        self.sock.close()
 
 
 def connect(call: Call, doc: Document, el: ET.Element) -> Document | None:
@@ -203,6 +132,10 @@ class StreamSession:
         self._last_heard = 0.0  # monotonic time the bot's audio last arrived or stopped playing
         self._marks: list[tuple[float, str]] = []  # (due time, name) waiting to be echoed
         self._burst_s = 0.0
+        self._track = BotTrack() if call.options.bot_wav else None  # what the caller heard (bot_wav)
+        self._turns = TurnTimer()
+        self._number = 0  # this stream's place among the call's streams
+        self._ended_at = 0.0  # monotonic time the stream ended (before the closing handshake)
         self._malformed_reported = False
         self._reader: threading.Thread | None = None
 
@@ -247,6 +180,7 @@ class StreamSession:
             finally:
                 self._close()
             self._finish_burst()
+            self._report_timeline()
             self.call.emit({"event": "stream_ended", "stream_sid": self.stream_sid,
                             "by": "caller" if hung_up else "server"})
         finally:
@@ -264,16 +198,40 @@ class StreamSession:
                                   URL_SCHEME_NOT_SUPPORTED)
         signature = RequestValidator(self.call.options.auth_token).compute_signature(self.url, {})
         self._ws = StreamClient(self.url, {"X-Twilio-Signature": signature}, self.call.options.timeout)
+        self.call.streams += 1
+        self._number = self.call.streams
         now = time.monotonic()
         self._last_heard = now
         self._next_frame = now
 
     def _close(self) -> None:
+        self._ended_at = time.monotonic()
         self._closing = True
         if self._ws is not None:
             self._ws.close()
         if self._reader is not None:
             self._reader.join()
+
+    def _report_timeline(self) -> None:
+        """Once the reader has stopped: the turn still waiting, the stream's latencies, the bot's audio."""
+        turn = self._turns.finish()
+        if turn:
+            self.call.emit(turn)
+        self.call.emit({"event": "stream_turns", "stream_sid": self.stream_sid,
+                        "latency_ms": list(self._turns.latencies_ms)})
+        base = self.call.options.bot_wav
+        if self._track is None or base is None:
+            return
+        unplayed = max(0.0, self._play_end - self._ended_at) / self.pace if self.pace else 0.0
+        self._track.cut(self._track.end_s - unplayed)  # the caller never heard what was still queued
+        path = numbered(base, self._number)
+        try:
+            seconds = self._track.write(path, self._stream_s())
+        except OSError as exc:
+            self.call.error(f"cannot write the bot's audio to {path}: {exc}")
+            return
+        self.call.emit({"event": "bot_wav", "stream_sid": self.stream_sid, "path": str(path),
+                        "seconds": round(seconds, 3)})
 
     # -- the caller's side ---------------------------------------------------------
 
@@ -305,8 +263,10 @@ class StreamSession:
 
     def _press(self, digits: str) -> None:
         self.call.emit({"event": "dtmf", "digits": digits})
-        for digit in digits:
+        for index, digit in enumerate(digits, 1):
             self._send({"event": "dtmf", "dtmf": {"track": "inbound_track", "digit": digit}})
+            if index == len(digits):
+                self._caller_done("press")
             self._silence(DTMF_TONE_S)
 
     def _speak(self, step: Step) -> None:
@@ -321,9 +281,24 @@ class StreamSession:
             self.call.error(f"cannot produce audio for {step}: {exc}")
             raise _CallerHangsUp("emulator could not produce audio") from None
         self.call.emit({"event": "stream_audio", "source": str(step), "seconds": round(len(frames) * FRAME_S, 3)})
-        for frame in frames:
+        voiced = [index for index, frame in enumerate(frames) if frame != SILENCE_FRAME]
+        last = voiced[-1] if voiced else len(frames) - 1  # the turn ends with the speech, not the file
+        for index, frame in enumerate(frames):
             self._frame(frame)
+            if index == last:
+                self._caller_done("record" if isinstance(step, RecordFile) else "say")
         self._silence(END_OF_SPEECH_S)
+
+    def _caller_done(self, kind: str) -> None:
+        """The frame or key just sent ended the caller's turn: the bot's answer is timed from now."""
+        with self._state:
+            unanswered = self._turns.caller_done(kind, self._stream_s(), time.monotonic())
+        if unanswered:
+            self.call.emit(unanswered)
+
+    def _stream_s(self) -> float:
+        """Stream time: the end of the last caller frame sent (the reader thread reads it too)."""
+        return self._chunk * FRAME_S
 
     def _silence(self, seconds: float) -> None:
         for _ in range(round(seconds / FRAME_S)):
@@ -426,6 +401,11 @@ class StreamSession:
             self._play_end = max(self._play_end, now) + seconds * self.pace
             self._last_heard = now
             self._burst_s += seconds
+            if self._track is not None:
+                self._track.add(self._stream_s(), payload)
+            answered = self._turns.bot_audio(self._stream_s(), now)
+        if answered:
+            self.call.emit(answered)
 
     def _mark(self, name: str) -> None:
         self._finish_burst()
@@ -438,6 +418,8 @@ class StreamSession:
         with self._state:
             now = time.monotonic()
             self._play_end = self._last_heard = now
+            if self._track is not None:
+                self._track.cut(self._stream_s())
             for index, (_, name) in enumerate(self._marks):
                 self._marks[index] = (now, name)
         self._echo_due_marks()
