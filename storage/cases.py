@@ -91,9 +91,22 @@ def file_case(
     return case
 
 
-def case_for_call(session: Session, call_id: int) -> Case | None:
-    """The case a call left, if any."""
-    return session.scalars(select(Case).where(Case.call_id == call_id)).one_or_none()
+def case_for_call(session: Session, call_id: int, *, for_update: bool = False) -> Case | None:
+    """The case a call left, if any; for_update locks its row until the transaction ends."""
+    query = select(Case).where(Case.call_id == call_id)
+    if for_update:
+        query = query.with_for_update()  # SQLite renders none; its BEGIN IMMEDIATE already serialises writers
+    return session.scalars(query).one_or_none()
+
+
+def set_suggestion(session: Session, case: Case, suggestion: dict[str, Any] | None, now: datetime) -> bool:
+    """Keep what the call's transcripts suggest for an operator to confirm; False when it was already so."""
+    if case.suggestion == suggestion:
+        return False
+    case.suggestion = suggestion
+    case.updated_at = now
+    session.flush()
+    return True
 
 
 def find_case(session: Session, number: str) -> Case | None:
@@ -151,6 +164,7 @@ def case_to_dict(case: Case) -> dict[str, Any]:
         "caller_number": case.caller_number,
         "call_sid": case.call.sid if case.call is not None else None,
         "deadline": _local_iso(case.deadline),
+        "suggestion": case.suggestion,
         "created_at": _local_iso(case.created_at),
         "updated_at": _local_iso(case.updated_at),
     }

@@ -28,13 +28,14 @@ class RecordingFetcher:
 
     def __init__(self, sessions: sessionmaker[Session], directory: Path, account_sid: str | None,
                  auth_token: str | None, clock: Callable[[], datetime], executor: Executor | None = None,
-                 timeout_s: float = 30.0) -> None:
+                 timeout_s: float = 30.0, on_stored: Callable[[int], object] | None = None) -> None:
         self.sessions = sessions
         self.directory = directory
         self.auth = (account_sid, auth_token) if account_sid and auth_token else None
         self.clock = clock
         self.executor = executor
         self.timeout_s = timeout_s
+        self.on_stored = on_stored  # told our recording id once its copy is committed (e.g. to transcribe it)
 
     def submit(self, recording_id: int) -> Future[bool] | None:
         """Fetch in the background when an executor is set, else at once."""
@@ -56,7 +57,9 @@ class RecordingFetcher:
                 recording_store.mark_failed(session, rec, str(error)[:500], self.clock())
                 return False
             recording_store.mark_stored(session, rec, str(path), self.clock())
-            return True
+        if self.on_stored is not None:  # after the commit, so that it sees the stored row
+            self.on_stored(recording_id)
+        return True
 
     def fetch_pending(self, limit: int = 100) -> tuple[int, int]:
         """Retry every recording not stored yet; returns (stored, still missing)."""
