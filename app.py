@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import Flask
+from flask_sock import Sock
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,13 +19,20 @@ from console.status import status_blueprint
 from ivr.actions import Transfer
 from ivr.calls import CallService
 from ivr.menus import MenuRegistry
+from ivr.transcription import Transcriber
 from ivr.twilio import twiml
+from ivr.twilio.media import MediaStreamHandler, Sender, SessionRefused
 from ivr.twilio.recordings import RecordingFetcher
 from ivr.twilio.webhooks import TwilioConfig, TwilioWebhooks
+from ivr.voice import VoiceSession, prompt_source
 from routing.gazetteer import Gazetteer
 from routing.route import Router, unit_rows
 from routing.understand import Understander
 from speech.models import INSTALL_COMMAND, ModelError, locate_model
+from speech.prompts import PromptCache
+from speech.service import SpeechService
+from speech.synthesis import EspeakSynthesizer
+from speech.transcribe import installed_model
 from storage.db import make_engine, make_session_factory
 from storage.spool import Spool
 from storage.units import sync_units
@@ -51,6 +59,10 @@ class Hotline:
     fetcher: RecordingFetcher
     spool: Spool
     background: ThreadPoolExecutor
+    transcriber: Transcriber
+    speech: SpeechService | None = None  # set by _attach_speech
+    prompts: PromptCache | None = None
+    media: MediaStreamHandler | None = None
 
     def sync_units(self) -> None:
         """Store the units of config/units.yaml and every ward's own units."""
@@ -60,6 +72,10 @@ class Hotline:
     def close(self) -> None:
         """Finish background work and close database connections."""
         self.background.shutdown(wait=True)
+        if self.transcriber.executor is not None:
+            self.transcriber.executor.shutdown(wait=True)
+        if self.prompts is not None:
+            self.prompts.close()
         self.sessions.kw["bind"].dispose()
 
     def replay_spool(self, app: Flask) -> tuple[int, int]:
@@ -82,8 +98,43 @@ def create_app(settings: Settings | None = None) -> Flask:
                                             hotline.settings.public_base_url))
     if not settings.twilio_auth_token:
         log.warning("TWILIO_AUTH_TOKEN is not set: every Twilio webhook will be refused with 403")
-    _report_speech_model(settings)
+    _attach_speech(app, hotline, _report_speech_model(settings) if settings.speech else None)
     return app
+
+
+def _attach_speech(app: Flask, hotline: Hotline, model_path: Path | None) -> None:
+    """The media stream endpoint and what it needs; calls are offered a stream once the model has loaded."""
+    settings = hotline.settings
+    speech = SpeechService(model_path, limit=settings.max_recognizers)
+    prompts = PromptCache(settings.cache_dir / "prompts", EspeakSynthesizer(settings.tts_voice, settings.tts_rate),
+                          voice=settings.tts_voice, rate=settings.tts_rate)
+    say = prompt_source(prompts, settings.menu_dir)
+
+    def session(call_sid: str, stream_sid: str, parameters: dict[str, str], sender: Sender) -> VoiceSession:
+        lease = speech.lease()
+        if lease is None:
+            raise SessionRefused("no recogniser slot free")
+        path = sender.recording_path
+        return VoiceSession(call_sid=call_sid, stream_sid=stream_sid, service=hotline.service, out=sender,
+                            prompts=say, ears=lease, recording_path=str(path) if path else None)
+
+    media = MediaStreamHandler(settings.twilio_auth_token, settings.public_base_url, session,
+                               recordings_dir=settings.recordings_dir)
+    media.register(app, Sock(app))
+    hotline.speech, hotline.prompts, hotline.media = speech, prompts, media
+    if speech.start(hotline.background) is not None:
+        hotline.webhooks.speech = speech.available
+        hotline.background.submit(_warm_prompts, prompts, hotline.menus)
+
+
+def _warm_prompts(prompts: PromptCache, menus: MenuRegistry) -> None:
+    """Render every fixed prompt of the live menu once, so the first callers hear no synthesis delay."""
+    try:
+        fresh = prompts.warm(menus.current())
+    except Exception:  # a prompt that cannot be rendered now is rendered (or reported) when first played
+        log.exception("prompt audio not prepared in advance")
+        return
+    log.info("prompt audio ready (%d rendered now)", fresh)
 
 
 def _assemble(settings: Settings) -> Hotline:
@@ -97,13 +148,21 @@ def _assemble(settings: Settings) -> Hotline:
                           understand=understander.understand, label=catalog.label)
     spool = Spool(settings.spool_dir)
     background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="hotline-background")
+    # Transcribing minutes of audio must not hold up recording fetches and spool replays: its own thread.
+    transcribing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hotline-transcribe")
+    transcriber = Transcriber(sessions, lambda: installed_model(settings) if settings.speech else None,
+                              understander.understand, utc_now,
+                              transcribing)
     fetcher = RecordingFetcher(sessions, settings.recordings_dir, settings.twilio_account_sid,
-                               settings.twilio_auth_token, clock=utc_now, executor=background)
+                               settings.twilio_auth_token, clock=utc_now, executor=background,
+                               on_stored=transcriber.submit)
     operator = Transfer(number=settings.operator_number) if settings.operator_number else Transfer(queue="operators")
     config = TwilioConfig(auth_token=settings.twilio_auth_token, public_base_url=settings.public_base_url,
                           voice=lambda: twiml.Voice(**menus.current().voice_options()), operator=operator)
-    webhooks = TwilioWebhooks(config, service, spool, fetcher, clock=utc_now, background=background)
-    hotline = Hotline(settings, sessions, menus, catalog, understander, service, webhooks, fetcher, spool, background)
+    webhooks = TwilioWebhooks(config, service, spool, fetcher, clock=utc_now, background=background,
+                              on_ended=transcriber.call_ended)
+    hotline = Hotline(settings, sessions, menus, catalog, understander, service, webhooks, fetcher, spool, background,
+                      transcriber=transcriber)
     _sync_units(hotline)
     return hotline
 

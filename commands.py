@@ -20,6 +20,7 @@ from routing.evaluation import evaluate, format_report, read_examples
 from routing.gazetteer import Gazetteer
 from routing.understand import Understander
 from speech.models import INSTALL_COMMAND, MODELS, ModelError, check_model, install, locate_model
+from speech.transcribe import load_installed_model
 from storage.cases import case_to_dict, find_case, list_cases
 from storage.migrate import current, upgrade
 
@@ -115,7 +116,8 @@ def cases_show_command(number: str, as_json: bool) -> None:
         click.echo(json.dumps(row, ensure_ascii=False, indent=2))
     else:
         for key, value in row.items():
-            click.echo(f"{key:>16}: {value}")
+            shown = json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else value
+            click.echo(f"{key:>16}: {shown}")
 
 
 @cli.group("recordings")
@@ -129,6 +131,21 @@ def recordings_fetch_command() -> None:
     stored, missing = _hotline().fetcher.fetch_pending()
     click.echo(f"{stored} stored, {missing} still missing")
     if missing:
+        raise SystemExit(1)
+
+
+@recordings_group.command("transcribe")
+@click.option("--all", "again", is_flag=True, help="also those transcribed before (e.g. after a model upgrade)")
+def recordings_transcribe_command(again: bool) -> None:
+    """Transcribe stored recordings without a transcript now, and update their cases' suggestions."""
+    try:
+        load_installed_model(_hotline().settings)  # the reason, when the transcriber would find no model
+    except ModelError as error:
+        click.echo(f"Chưa có mô hình nhận dạng tiếng nói: {error}", err=True)
+        raise SystemExit(2) from None
+    done, failed = _hotline().transcriber.transcribe_stored(again=again)
+    click.echo(f"Đã chép lời {done} bản ghi; {failed} lỗi.")
+    if failed:
         raise SystemExit(1)
 
 
@@ -150,12 +167,27 @@ def spool_replay_command() -> None:
 @click.option("--url", required=True, help="base URL of the hotline server, e.g. http://127.0.0.1:5000")
 @click.option("--from", "caller", default="+84901234567", show_default=True)
 @click.option("--operator", type=click.Choice(["answer", "no-answer"]), default="answer", show_default=True)
+@click.option("--bot-wav", type=click.Path(dir_okay=False, path_type=Path),
+              help="write what the caller heard of the bot in each Media Stream to FILE (8 kHz mono WAV on "
+                   "the stream's timeline; the call's second stream goes to NAME-2.wav beside it)")
+@click.option("--media-pace", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="Media Stream frames go out every 20 ms × this; 0: as fast as possible")
+@click.option("--media-patience", type=click.FloatRange(min=0), default=2.0, show_default=True,
+              help="in a Media Stream, seconds the bot must be quiet before the caller's next step")
 @click.argument("steps", nargs=-1)
-def call_command(url: str, caller: str, operator: str, steps: tuple[str, ...]) -> None:
-    """Place an emulated Twilio call: press:1, record:FILE.wav, say:"văn bản", wait:SECONDS, hangup."""
+def call_command(url: str, caller: str, operator: str, bot_wav: Path | None, media_pace: float,
+                 media_patience: float, steps: tuple[str, ...]) -> None:
+    """Place an emulated Twilio call: press:1, record:FILE.wav, say:"văn bản", wait:SECONDS, hangup.
+
+    Prints one JSON event per line. In a Media Stream (<Connect><Stream>) each caller turn prints a
+    `turn` event: caller_end_s (stream seconds when the caller's speech or last key ended),
+    bot_start_s (stream seconds of the bot's next audio) and latency_ms (voice-to-voice, wall clock),
+    the last two null when the bot never answered; `stream_turns` lists a stream's latencies.
+    """
     from demo import place_call
 
-    case = place_call(_hotline(), url=url, caller=caller, operator=operator, steps=steps, out=_print_event)
+    case = place_call(_hotline(), url=url, caller=caller, operator=operator, steps=steps, out=_print_event,
+                      bot_wav=bot_wav, media_pace=media_pace, media_patience=media_patience)
     if case is None:
         raise SystemExit(1)
 

@@ -35,6 +35,10 @@ class Settings:
     operator_number: str | None = None
     debug: bool = False
     vosk_model_path: Path | None = None
+    speech: bool = True
+    max_recognizers: int = 8
+    tts_voice: str = "vi-vn-x-south"
+    tts_rate: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", self.data_dir.resolve())  # stored paths must not depend on cwd
@@ -74,6 +78,10 @@ class Settings:
             operator_number=_text(env, "HOTLINE_OPERATOR_NUMBER"),
             debug=_boolean(env, "HOTLINE_DEBUG", False),
             vosk_model_path=_optional_directory(env, "VOSK_MODEL_PATH"),
+            speech=_boolean(env, "HOTLINE_SPEECH", True),
+            max_recognizers=_integer(env, "HOTLINE_MAX_RECOGNIZERS", 4 * (os.cpu_count() or 1), low=0),
+            tts_voice=_text(env, "HOTLINE_TTS_VOICE") or "vi-vn-x-south",
+            tts_rate=_optional_integer(env, "HOTLINE_TTS_RATE", low=80),
         )
 
 
@@ -91,6 +99,24 @@ def _boolean(env: Mapping[str, str], key: str, default: bool) -> bool:
     if raw.lower() in _FALSE:
         return False
     raise SettingsError(f"{key}={raw!r}: expected one of true, false, 1, 0")
+
+
+def _optional_integer(env: Mapping[str, str], key: str, *, low: int) -> int | None:
+    raw = _text(env, key)
+    if raw is None:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{key}={raw!r}: expected a whole number") from None
+    if value < low:
+        raise SettingsError(f"{key}={raw!r}: must be at least {low}")
+    return value
+
+
+def _integer(env: Mapping[str, str], key: str, default: int, *, low: int) -> int:
+    value = _optional_integer(env, key, low=low)
+    return default if value is None else value
 
 
 def _database_url(env: Mapping[str, str]) -> str:

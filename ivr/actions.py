@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
 class Say:
-    """Speak Vietnamese text to the caller, or play a recorded prompt file instead when audio is set."""
+    """Speak Vietnamese text to the caller, or play a recorded prompt file instead when audio is set.
+
+    dynamic: the text was filled in for this call (a case number, a status), so its audio is worth
+    rendering but not worth keeping.
+    """
 
     text: str
     audio: str | None = None
+    dynamic: bool = field(default=False, compare=False)  # a rendering hint, not part of what is said
 
 
 @dataclass(frozen=True)
@@ -74,3 +80,36 @@ class Hangup:
 
 Action = Say | Listen | Transfer | FileCase | LookUpCase | Hangup
 Effect = FileCase | LookUpCase
+
+CarrierAction = Say | Listen | Transfer | Hangup
+"""What a carrier does: the effects (FileCase, LookUpCase) are run before a carrier sees the actions."""
+
+_KINDS: dict[str, type[CarrierAction]] = {"say": Say, "listen": Listen, "transfer": Transfer, "hangup": Hangup}
+_NAMES = {kind: name for name, kind in _KINDS.items()}
+
+
+def actions_to_json(actions: list[CarrierAction] | tuple[CarrierAction, ...], seq: int) -> str:
+    """One step's carrier actions as JSON, for a carrier that performs them itself (a media stream)."""
+    items = [{"type": _NAMES[type(action)], **asdict(action)} for action in actions]
+    return json.dumps({"stream": 1, "seq": seq, "actions": items}, ensure_ascii=False)
+
+
+def actions_from_json(text: str | None) -> tuple[int, list[CarrierAction]] | None:
+    """(seq, actions) from actions_to_json's output; None when text is something else (e.g. TwiML)."""
+    if not text or not text.startswith("{"):
+        return None
+    try:
+        doc = json.loads(text)
+        items: list[dict[str, Any]] = doc["actions"]
+        actions = [_action(item) for item in items]
+        return int(doc["seq"]), actions
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _action(item: dict[str, Any]) -> CarrierAction:
+    fields = dict(item)
+    kind = _KINDS[fields.pop("type")]
+    if kind is Listen and isinstance(fields.get("phrases"), list):
+        fields["phrases"] = tuple(fields["phrases"])
+    return kind(**fields)

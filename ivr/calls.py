@@ -11,11 +11,11 @@ seam between them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -37,6 +37,17 @@ log = logging.getLogger(__name__)
 Renderer = Callable[[Sequence[Action], int], str]
 
 ENDED_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+TURN_DETAILS = ("start_s", "end_s", "words")
+"""What a carrier that hears the caller itself adds to a caller's turn."""
+
+
+@dataclass(frozen=True)
+class CallPosition:
+    """Where a call stands between steps."""
+
+    seq: int
+    response: str | None
+    ended: bool
 
 
 class StoreUnavailable(RuntimeError):
@@ -145,15 +156,54 @@ class CallService:
                 actions = [Say(preface), *actions]
             return self._save(session, call, state, actions, render, now, event=None)
 
-    def handle(self, *, sid: str, seq: int, event: Event, render: Renderer) -> str | None:
-        """Apply one caller event; a repeated or stale callback gets the previous answer. None: unknown call."""
+    def handle(self, *, sid: str, seq: int, event: Event, render: Renderer,
+               turn: Mapping[str, Any] | None = None) -> str | None:
+        """Apply one caller event; a repeated or stale callback gets the previous answer. None: unknown call.
+
+        turn: more about the caller's turn (start_s, end_s, words) for the stored transcript.
+        """
         with self._transaction() as session:
             call = call_store.get_call(session, sid, for_update=True)
             if call is None:
                 return None
             if seq != call.seq or call.ended_at is not None:
                 return call.last_response
-            return self._step(session, call, event, render)
+            return self._step(session, call, event, render, turn)
+
+    def position(self, sid: str) -> CallPosition | None:
+        """Where a call stands: the next expected seq and the last answer; None for an unknown call."""
+        with self._transaction() as session:
+            call = call_store.get_call(session, sid)
+            if call is None:
+                return None
+            return CallPosition(call.seq, call.last_response, call.ended_at is not None)
+
+    def place_bot_turns(self, sid: str, spans: Sequence[tuple[float, float]]) -> None:
+        """Give the call's latest bot turns their (start_s, end_s) in the call recording, oldest first."""
+        if not spans:
+            return
+        with self._transaction() as session:
+            call = call_store.get_call(session, sid)
+            if call is not None:
+                call_store.place_bot_turns(session, call, spans)
+
+    def attach_stream(self, *, sid: str, stream_sid: str, path: str) -> bool:
+        """Register the stereo recording of a media stream; False for an unknown call."""
+        with self._transaction() as session:
+            call = call_store.get_call(session, sid)
+            if call is None:
+                return False
+            recording_store.add_stream_recording(session, call=call, sid=stream_sid, path=path, now=self.clock())
+            return True
+
+    def finish_stream(self, *, sid: str, stream_sid: str, duration_s: float, backlog_ms: int) -> None:
+        """Note a finished stream's length and the worst recogniser lag it saw."""
+        with self._transaction() as session:
+            call = call_store.get_call(session, sid, for_update=True)
+            if call is None:
+                return
+            call.backlog_ms_max = max(call.backlog_ms_max or 0, backlog_ms)
+            recording_store.set_duration(session, sid=stream_sid, duration_s=duration_s, now=self.clock())
 
     def record(self, *, sid: str, seq: int | None, recording_sid: str, url: str | None, duration_s: float,
                purpose: str | None, render: Renderer) -> tuple[str | None, int | None]:
@@ -175,8 +225,11 @@ class CallService:
             event = RecordingCaptured(recording_id=str(rec.id), duration_s=duration_s)
             return self._step(session, call, event, render), rec.id
 
-    def end(self, *, sid: str, status: str, duration_s: int | None, caller: str, to: str) -> None:
-        """The carrier reports the call's status; when it ended, file whatever was collected."""
+    def end(self, *, sid: str, status: str, duration_s: int | None, caller: str, to: str) -> int | None:
+        """The carrier reports the call's status; when it ended, file whatever was collected.
+
+        Returns the call's id when this report ended it, else None.
+        """
         with self._transaction() as session:
             now = self.clock()
             call = call_store.get_call(session, sid, for_update=True)
@@ -184,9 +237,9 @@ class CallService:
                 call = self._open(session, sid=sid, caller=caller, to=to, now=now)
             if status not in ENDED_STATUSES:
                 call.status = status
-                return
+                return None
             if call.ended_at is not None:
-                return
+                return None
             menu = self.menus.by_version(session, call.menu_version_id)
             state = DialogueState.from_dict(call.state) if call.state else None
             desk = self._desk(session, call, now)
@@ -196,6 +249,7 @@ class CallService:
             call.state = state.to_dict()
             call.outcome = _outcome(session, call)
             call_store.end_call(session, call, status=status, duration_s=duration_s, now=now)
+            return call.id
 
     def _slot_waiting(self, session: Session, call: Call) -> str | None:
         """The slot the current question fills (description, location), naming what a recording holds."""
@@ -211,16 +265,17 @@ class CallService:
                                        menu_version_id=version_id, state={})
         return call
 
-    def _step(self, session: Session, call: Call, event: Event, render: Renderer) -> str:
+    def _step(self, session: Session, call: Call, event: Event, render: Renderer,
+              turn: Mapping[str, Any] | None = None) -> str:
         now = self.clock()
         menu = self.menus.by_version(session, call.menu_version_id)
         state = DialogueState.from_dict(call.state)
         state, actions = advance(state, event, menu, now, self._desk(session, call, now))
-        return self._save(session, call, state, actions, render, now, event=event)
+        return self._save(session, call, state, actions, render, now, event=event, turn=turn)
 
     def _save(self, session: Session, call: Call, state: DialogueState, actions: Sequence[Action],
-              render: Renderer, now: datetime, event: Event | None) -> str:
-        turns = [_caller_turn(event)] if event is not None else []
+              render: Renderer, now: datetime, event: Event | None, turn: Mapping[str, Any] | None = None) -> str:
+        turns = [_caller_turn(event, turn)] if event is not None else []
         turns += [{"speaker": "bot", "node": state.node, "text": a.text} for a in actions if isinstance(a, Say)]
         call_store.add_turns(session, call, [turn for turn in turns if turn], now=now)
         response = render(actions, call.seq + 1)
@@ -244,12 +299,13 @@ def _outcome(session: Session, call: Call) -> str:
     return "incomplete_case" if case.status == "incomplete" else "case_filed"
 
 
-def _caller_turn(event: Event) -> dict[str, object]:
+def _caller_turn(event: Event, more: Mapping[str, Any] | None) -> dict[str, object]:
     """What the caller gave in this event, as turn fields; empty when the event carries nothing."""
     digits = getattr(event, "digits", None)
     recording_id = getattr(event, "recording_id", None)
     text = getattr(event, "text", None)
     if digits is None and recording_id is None and text is None:
         return {}
+    fields = {key: more[key] for key in TURN_DETAILS if more and key in more}
     return {"speaker": "caller", "digits": digits, "text": text, "confidence": getattr(event, "confidence", None),
-            "recording_id": int(recording_id) if recording_id else None}
+            "recording_id": int(recording_id) if recording_id else None, **fields}

@@ -11,15 +11,13 @@ from datetime import datetime
 from typing import Protocol
 
 from config.menu import Menu
-from ivr.actions import Action, CaseDraft, FileCase, Hangup, Listen, LookUpCase, Say, Transfer
+from ivr.actions import Action, CarrierAction, CaseDraft, FileCase, LookUpCase
 from ivr.engine import start, step
 from ivr.events import CallStarted, CaseFiled, CaseFound, CaseNotFound, Event
 from ivr.state import DialogueState
 
 MAX_EFFECTS = 16
 """Effects run for one event; validated menus need at most two (a lookup, then nothing, or a filing)."""
-
-CarrierAction = Say | Listen | Transfer | Hangup
 
 
 class CaseDesk(Protocol):

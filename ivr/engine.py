@@ -151,7 +151,7 @@ def _retry(state: DialogueState, node: InputNode, reprompt: str | None, menu: Me
         return _enter(state, node.fallback, menu)
     state = replace(state, tries=tries)
     values = _values(state)
-    actions: list[Action] = [Say(render(reprompt, values))] if reprompt else []
+    actions: list[Action] = [_say(reprompt, values)] if reprompt else []
     return state, actions + _prompt(node, values) + [_listen(node)]
 
 
@@ -266,7 +266,13 @@ def _values(state: DialogueState) -> dict[str, str | None]:
 
 
 def _prompt(node: NodeBase, values: dict[str, str | None]) -> list[Action]:
-    return [Say(render(node.prompt, values), audio=node.audio)] if node.prompt else []
+    return [_say(node.prompt, values, audio=node.audio)] if node.prompt else []
+
+
+def _say(template: str, values: dict[str, str | None], audio: str | None = None) -> Say:
+    """A prompt filled in for this call; dynamic when this call's values changed its words."""
+    text = render(template, values)
+    return Say(text, audio=audio, dynamic=text != render(template, {}))
 
 
 def _listen(node: InputNode) -> Listen:

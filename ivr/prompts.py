@@ -38,6 +38,8 @@ SORRY = "Xin lỗi quý vị, tổng đài đang gặp sự cố. Chúng tôi s�
 """Spoken when the engine has to end a call it cannot continue (a broken or changed menu)."""
 
 DIGIT_WORDS = ("không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín")
+NUMBER_WORDS = (*DIGIT_WORDS, "linh", "lẻ", "mười", "mươi", "trăm", "nghìn", "ngàn", "tư", "lăm", "mốt", "bẩy")
+"""Words a caller may use to say a number; a recogniser's grammar when a number is expected."""
 
 
 

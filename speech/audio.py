@@ -85,3 +85,15 @@ def wav_to_mulaw_frames(wav_bytes: bytes, gain_db: float = DEFAULT_GAIN_DB) -> l
     if remainder:
         encoded += bytes([SILENCE]) * (FRAME_SAMPLES - remainder)
     return [encoded[i : i + FRAME_SAMPLES] for i in range(0, len(encoded), FRAME_SAMPLES)]
+
+
+QUIET_DBFS = -45.0
+"""Below this level a 20 ms frame counts as silence (a phone line's noise floor sits around -60 dBFS)."""
+
+
+def is_quiet(samples: npt.NDArray[np.int16], threshold_dbfs: float = QUIET_DBFS) -> bool:
+    """Whether a frame of 16-bit samples is quieter than threshold_dbfs (RMS against full scale)."""
+    if samples.size == 0:
+        return True
+    rms = float(np.sqrt(np.mean(np.square(samples.astype(np.float64)))))
+    return rms < 32768.0 * 10 ** (threshold_dbfs / 20)

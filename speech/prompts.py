@@ -103,8 +103,14 @@ class PromptCache:
         """Where the μ-law bytes of `key` live."""
         return self.directory / key[:2] / f"{key}{SUFFIX}"
 
-    def get(self, text: str) -> PromptAudio:
-        """The audio of `text`, synthesised on a miss; empty text gives empty audio."""
+    def get(self, text: str, *, keep: bool = True) -> PromptAudio:
+        """The audio of `text`, synthesised on a miss; empty text gives empty audio.
+
+        keep=False: a prompt filled in for one call (a case number); a miss is rendered but not stored.
+        """
+        if not keep:
+            audio = _read(self.path(self.key(text))) if text.strip() else EMPTY
+            return audio if audio is not None else PromptAudio.from_mulaw(self._synthesize(text))
         return self._get(text)[0]
 
     def render_async(self, text: str) -> Future[PromptAudio]:

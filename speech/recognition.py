@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 # The out-of-grammar word, so that speech outside a grammar stays unmatched; Vosk's small models
 # spell it "[unk]", Kaldi recipes (e.g. the Korean stand-in) "<UNK>".
 UNKNOWN_WORDS = ("[unk]", "<unk>", "<UNK>")
+WARM_UP_SAMPLES = PHONE_RATE // 2  # half a second of silence makes Vosk build its decoder
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,16 @@ class VoskRecognizer:
         self._segment_start = self._fed
         self._partial = ""
 
+    def restart(self, offset_s: float) -> None:
+        """Listen afresh from offset_s of the call audio, reusing this recogniser.
+
+        A new Vosk recogniser spends most of a second on its first decode; a reset one does not.
+        Vosk keeps counting its times from its first sample, so the offset absorbs what was fed.
+        """
+        self.reset()
+        self._resampler = StreamResampler(PHONE_RATE, self.model_rate)
+        self.offset_s = offset_s - self._fed / self.model_rate
+
     def _feed(self, samples: npt.NDArray[np.int16]) -> bool:
         """Give model-rate samples to Vosk; True when it found the end of an utterance."""
         self._fed += samples.size
@@ -175,7 +186,11 @@ def shared_model(path: Path) -> Any:
 
 
 class RecognizerPool:
-    """Admission control: at most `limit` recognisers in use at once over one shared model."""
+    """Admission control: at most `limit` calls recognising at once over one shared model.
+
+    A call holds a Lease for as long as it listens; the lease builds a recogniser per question
+    (each with its own grammar) and frees the call's slot when closed.
+    """
 
     def __init__(self, model: Any, rate: int, limit: int) -> None:
         if limit < 0:
@@ -184,35 +199,79 @@ class RecognizerPool:
         self.rate = rate
         self.limit = limit
         self._lock = threading.Lock()
-        self._in_use: set[VoskRecognizer] = set()
-        self._reserved = 0  # slots taken by acquire() calls still building their recogniser
+        self._leases: set[Lease] = set()
+        self._grammars: dict[tuple[str, ...], tuple[str, ...] | None] = {}
+
+    def grammar(self, phrases: Sequence[str]) -> tuple[str, ...] | None:
+        """The usable grammar for phrases (see usable_grammar), worked out once per process and logged once."""
+        key = tuple(phrases)
+        with self._lock:
+            if key in self._grammars:
+                return self._grammars[key]
+        usable = usable_grammar(self.model, phrases)
+        with self._lock:
+            self._grammars[key] = tuple(usable) if usable is not None else None
+            return self._grammars[key]
 
     @property
     def in_use(self) -> int:
-        """Recognisers handed out and not yet released (including ones being built)."""
+        """Leases handed out and not yet closed."""
         with self._lock:
-            return len(self._in_use) + self._reserved
+            return len(self._leases)
 
-    def acquire(self, grammar: Sequence[str] | None = None, *, offset_s: float = 0.0) -> VoskRecognizer | None:
-        """A new recogniser, or None when `limit` are in use (the caller falls back to the keypad)."""
+    @property
+    def free(self) -> bool:
+        """Whether a lease would be granted now."""
+        return self.in_use < self.limit
+
+    def lease(self) -> Lease | None:
+        """A slot for one call, or None when `limit` calls already hold one (the call uses the keypad)."""
         with self._lock:
-            if len(self._in_use) + self._reserved >= self.limit:
+            if len(self._leases) >= self.limit:
                 return None
-            self._reserved += 1
-        try:
-            recognizer = VoskRecognizer(self.model, self.rate, grammar=grammar, offset_s=offset_s)
-        except BaseException:
-            with self._lock:
-                self._reserved -= 1
-            raise
+            lease = Lease(self)
+            self._leases.add(lease)
+            return lease
+
+    def _return(self, lease: Lease) -> None:
         with self._lock:
-            self._reserved -= 1
-            self._in_use.add(recognizer)
+            self._leases.discard(lease)
+
+
+class Lease:
+    """One call's right to recognise; keeps one recogniser per grammar and restarts it for each question."""
+
+    def __init__(self, pool: RecognizerPool) -> None:
+        self._pool = pool
+        self._recognizers: dict[tuple[str, ...] | None, VoskRecognizer] = {}
+        self.closed = False
+
+    def recognizer(self, grammar: Sequence[str] | None = None, *, offset_s: float = 0.0) -> VoskRecognizer:
+        """A recogniser for one question from offset_s of the call; RuntimeError once the lease is closed.
+
+        The one handed out before for the same grammar is restarted, so only its first use pays for
+        Vosk's warm-up; callers use one recogniser at a time.
+        """
+        if self.closed:
+            raise RuntimeError("this recogniser lease was closed")
+        usable = self._pool.grammar(grammar) if grammar is not None else None
+        recognizer = self._recognizers.get(usable)
+        if recognizer is None:
+            recognizer = VoskRecognizer(self._pool.model, self._pool.rate, grammar=usable, offset_s=offset_s)
+            self._recognizers[usable] = recognizer
+        else:
+            recognizer.restart(offset_s)
         return recognizer
 
-    def release(self, recognizer: VoskRecognizer) -> None:
-        """Give back a recogniser from acquire(); ValueError if it is not in use (e.g. released twice)."""
-        with self._lock:
-            if recognizer not in self._in_use:
-                raise ValueError("this recogniser is not in use in this pool (released twice?)")
-            self._in_use.remove(recognizer)
+    def warm_up(self) -> None:
+        """Pay free recognition's first-decode cost now (most of a second), e.g. while a greeting plays."""
+        recognizer = self.recognizer(None)
+        recognizer.accept(np.zeros(WARM_UP_SAMPLES, dtype=np.int16))
+        recognizer.finish()
+
+    def close(self) -> None:
+        """Give the call's slot back (again: no effect)."""
+        if not self.closed:
+            self.closed = True
+            self._recognizers.clear()
+            self._pool._return(self)

