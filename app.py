@@ -95,7 +95,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["hotline"] = hotline
     app.register_blueprint(hotline.webhooks.blueprint())
     app.register_blueprint(status_blueprint(hotline.sessions, hotline.menus, hotline.spool,
-                                            hotline.settings.public_base_url))
+                                            hotline.settings.public_base_url,
+                                            speech=lambda: hotline.speech.status() if hotline.speech else None))
     if not settings.twilio_auth_token:
         log.warning("TWILIO_AUTH_TOKEN is not set: every Twilio webhook will be refused with 403")
     _attach_speech(app, hotline, _report_speech_model(settings) if settings.speech else None)

@@ -192,6 +192,44 @@ def call_command(url: str, caller: str, operator: str, bot_wav: Path | None, med
         raise SystemExit(1)
 
 
+@cli.group("bench")
+def bench_group() -> None:
+    """Load tests against a running server (the full benchmark suite is `python -m bench`)."""
+
+
+@bench_group.command("calls", with_appcontext=False)
+@click.option("--url", required=True, help="base URL of the hotline server, e.g. http://127.0.0.1:5000")
+@click.option("--calls", "count", default=1, show_default=True, type=click.IntRange(min=1),
+              help="concurrent calls")
+@click.option("--json", "as_json", is_flag=True, help="print the figures as one JSON object on the last line")
+@click.option("--pace", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="Media Stream frames go out every 20 ms × this (1: real time; 0: as fast as possible)")
+@click.option("--patience", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="seconds the bot must be quiet before each caller's next step")
+@click.option("--stagger", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="seconds between the starts of successive calls")
+@click.option("--database-url", help="database the server writes to, for cases and backlog (default: DATABASE_URL)")
+def bench_calls_command(url: str, count: int, as_json: bool, pace: float, patience: float, stagger: float,
+                        database_url: str | None) -> None:
+    """Place N concurrent report calls by voice; print voice-to-voice latency, outcomes and backlog."""
+    from bench.calls import database_figures, describe, place_calls, summarize
+    from speech.synthesis import EspeakSynthesizer
+
+    settings = Settings.from_env()
+    if not settings.twilio_auth_token:
+        raise click.ClickException("TWILIO_AUTH_TOKEN must be set to the server's auth token to sign emulated requests")
+    reports = place_calls(url, calls=count, auth_token=settings.twilio_auth_token,
+                          account_sid=settings.twilio_account_sid, synthesizer=EspeakSynthesizer(),
+                          pace=pace, patience=patience, stagger_s=stagger, out=click.echo)
+    cases, backlog = database_figures(database_url or settings.database_url, [r.sid for r in reports if r.sid])
+    figures = summarize(reports, cases=cases, backlog_ms_max=backlog)
+    click.echo(describe(figures))
+    if as_json:
+        click.echo(json.dumps(figures))
+    if figures["completed"] < count or figures["errors"]:
+        raise SystemExit(1)
+
+
 @cli.command("demo", with_appcontext=False)
 @click.option("--once", is_flag=True, help="exit after the demo call")
 @click.option("--port", default=5000, show_default=True, type=int)
