@@ -233,11 +233,20 @@ def bench_calls_command(url: str, count: int, as_json: bool, pace: float, patien
 @cli.command("demo", with_appcontext=False)
 @click.option("--once", is_flag=True, help="exit after the demo call")
 @click.option("--port", default=5000, show_default=True, type=int)
-def demo_command(once: bool, port: int) -> None:
-    """Start the server, place an emulated call that files a case, print the case."""
+@click.option("--media-pace", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="on the voice path, stream audio at this many × real time per 20 ms frame (0: at once)")
+@click.option("--media-patience", type=click.FloatRange(min=0), default=2.0, show_default=True,
+              help="on the voice path, seconds the caller waits for the bot to stay quiet before acting")
+def demo_command(once: bool, port: int, media_pace: float, media_patience: float) -> None:
+    """Start the server, place an emulated call that files a case, print the case.
+
+    With a speech model installed (or VOSK_MODEL_PATH) the call talks over a media stream; a `path`
+    event says which way it went and why.
+    """
     from demo import run_demo
 
-    raise SystemExit(run_demo(Settings.from_env(), once=once, port=port, out=_print_event))
+    raise SystemExit(run_demo(Settings.from_env(), once=once, port=port, out=_print_event,
+                              media_pace=media_pace, media_patience=media_patience))
 
 
 @cli.command("understand", with_appcontext=False)

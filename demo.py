@@ -50,7 +50,8 @@ def place_call(hotline: Any, *, url: str, caller: str, operator: str, steps: Seq
     return case
 
 
-def run_demo(base: Settings, *, once: bool, port: int, out: Out) -> int:
+def run_demo(base: Settings, *, once: bool, port: int, out: Out, media_pace: float = 1.0,
+             media_patience: float = 2.0) -> int:
     """Migrate, serve, place the demo call, print the case; keep serving unless once."""
     settings = dataclasses.replace(
         base,
@@ -65,10 +66,19 @@ def run_demo(base: Settings, *, once: bool, port: int, out: Out) -> int:
     demo_app = create_app(settings)
     hotline = demo_app.extensions["hotline"]
     hotline.sync_units()
+    voice = hotline.speech is not None and hotline.speech.model_path is not None and hotline.speech.load()
     with closing(hotline), LocalServer(demo_app, port=port) as server:
         out({"event": "server_started", "url": server.url})
+        streamed: list[bool] = []
+
+        def noting(event: dict[str, Any]) -> None:
+            streamed.append(event.get("event") == "stream_started")
+            out(event)
+            if event.get("event") == "call_ended":  # before the case, which is printed last
+                out(_path_taken(any(streamed), voice, hotline))
+
         case = place_call(hotline, url=server.url, caller="+84901234567", operator="answer",
-                          steps=DEMO_STEPS, out=out)
+                          steps=DEMO_STEPS, out=noting, media_pace=media_pace, media_patience=media_patience)
         if once:
             return 0 if case is not None and case["status"] == "new" else 1
         number = case["number"] if case else "13"
@@ -81,6 +91,20 @@ def run_demo(base: Settings, *, once: bool, port: int, out: Out) -> int:
         except KeyboardInterrupt:
             pass
     return 0
+
+
+def _path_taken(streamed: bool, voice: bool, hotline: Any) -> dict[str, Any]:
+    """Which way the demo call went, and why, in words for the person watching."""
+    if streamed:
+        model = hotline.speech.model_path
+        return {"event": "path", "path": "voice",
+                "message": f"Cuộc gọi đi qua luồng âm thanh: máy chủ tự nhận dạng giọng nói (mô hình {model})."}
+    if voice:
+        return {"event": "path", "path": "keypad",
+                "message": "Có mô hình nhận dạng nhưng cuộc gọi không mở được luồng âm thanh: đã dùng bàn phím."}
+    return {"event": "path", "path": "keypad",
+            "message": "Chưa có mô hình nhận dạng tiếng Việt nên cuộc gọi dùng bàn phím và ghi âm. "
+                       "Cài mô hình bằng `hotline models install vi` để gọi bằng giọng nói."}
 
 
 def _case_of_call(hotline: Any, call_sid: str, timeout_s: float) -> dict[str, Any] | None:

