@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from flask import Blueprint, Flask, request
+from flask import Blueprint, Flask, Response, request
 from flask_sock import Sock
 from simple_websocket import ConnectionClosed
 from simple_websocket.ws import Base as WebSocket
@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 PATH = "/twilio/media"
 POLL_S = 0.5  # how often the reader looks whether our side closed the socket
 WORKER_JOIN_S = 30.0
+MAX_BACKLOG_FRAMES = 3000  # a minute of caller audio waiting: beyond it audio is dropped, keys and marks kept
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
@@ -164,7 +165,18 @@ class _Stream:
         self.session = session
         self.recorder = recorder
         self.ended = False
+        self.dropped = 0
         self.worker = QueueWorker(self._deliver, name=name, finish=self._close_recording)
+
+    def offer_audio(self, item: AudioReceived) -> None:
+        """Queue caller audio unless the session is a minute behind (then memory, not audio, is at stake)."""
+        if self.worker.pending >= MAX_BACKLOG_FRAMES:
+            self.dropped += 1
+            if self.dropped == 1:
+                log.error("%s is %d frames behind: dropping caller audio until it catches up",
+                          self.worker.thread.name, self.worker.pending)
+            return
+        self.worker.put(item)
 
     def _deliver(self, item: InboxItem) -> None:
         match item:
@@ -203,6 +215,16 @@ class MediaStreamHandler:
             self.serve(ws)
 
         sock.route(path, bp=app_or_blueprint)(twilio_media)
+        app_or_blueprint.before_request(self._refuse_unsigned)
+
+    def _refuse_unsigned(self) -> Response | None:
+        """Answer a handshake without Twilio's signature with HTTP 403, before any WebSocket upgrade."""
+        if not (request.endpoint or "").endswith("twilio_media"):
+            return None
+        if is_signed(self.auth_token, self.public_base_url, {}, websocket=True):
+            return None
+        log.warning("refused a media stream handshake with a bad signature from %s", request.remote_addr)
+        return Response("bad signature\n", status=403, mimetype="text/plain")
 
     def backlog(self) -> dict[str, int]:
         """Frames waiting for each active stream's worker, by StreamSid."""
@@ -286,8 +308,8 @@ class MediaStreamHandler:
             log.error("stream %s: the session did not finish within %.0f s", sender.stream_sid, WORKER_JOIN_S)
         with self._lock:
             self._streams.pop(sender.stream_sid, None)
-        log.info("media stream %s ended (%d frames queued, peak backlog %d)",
-                 sender.stream_sid, stream.worker.received, stream.worker.peak)
+        log.info("media stream %s ended (%d frames queued, peak backlog %d, %d dropped)",
+                 sender.stream_sid, stream.worker.received, stream.worker.peak, stream.dropped)
 
     def _recorder(self, call_sid: str, stream_sid: str) -> CallRecorder | None:
         directory = self.recordings_dir / _UNSAFE.sub("_", call_sid)
@@ -328,7 +350,7 @@ def _dispatch(message: dict[str, Any], stream: _Stream) -> None:
         if not ulaw:
             log.warning("media frame with a bad or empty payload skipped")
             return
-        stream.worker.put(AudioReceived(ulaw, _int(body.get("timestamp"))))
+        stream.offer_audio(AudioReceived(ulaw, _int(body.get("timestamp"))))
     elif event == "dtmf" and body.get("digit"):
         stream.worker.put(DigitReceived(str(body["digit"])))
     elif event == "mark" and body.get("name") is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import threading
 import time
@@ -12,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
@@ -185,24 +187,36 @@ def test_a_signed_handshake_starts_a_session(tmp_path: Path) -> None:
         assert client.connected
 
 
-@pytest.mark.parametrize("signature", ["", "Zm9yZ2VkIHNpZ25hdHVyZQ=="], ids=["missing", "forged"])
-def test_a_bad_handshake_is_closed_and_creates_nothing(tmp_path: Path, signature: str) -> None:
-    with served(tmp_path) as s, twilio(s.ws_url, signature=signature) as client:
-        assert closed_by_server(client)
-        # 1008 policy violation; simple-websocket's client reports 1005 when the close frame came
-        # in the same read as the handshake response (it parses only the first event there)
-        assert client.close_reason in (1008, 1005)
-        with pytest.raises(ConnectionClosed):
-            start(client)
+def handshake_status(ws_url: str, signature: str | None) -> int:
+    """The HTTP status the server answers to a WebSocket upgrade request with this signature."""
+    parts = urlsplit(ws_url)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=WAIT_S)
+    headers = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+               "Sec-WebSocket-Key": base64.b64encode(b"0123456789abcdef").decode()}
+    if signature is not None:
+        headers["X-Twilio-Signature"] = signature
+    try:
+        connection.request("GET", parts.path, headers=headers)
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("signature", [None, "", "Zm9yZ2VkIHNpZ25hdHVyZQ=="], ids=["absent", "empty", "forged"])
+def test_a_bad_handshake_gets_403_before_any_upgrade(tmp_path: Path, signature: str | None) -> None:
+    with served(tmp_path) as s:
+        assert handshake_status(s.ws_url, signature) == 403
+        good = RequestValidator(TOKEN).compute_signature(SIGNED_URL, {})
+        assert handshake_status(s.ws_url, good) == 101, "the same request, signed, is upgraded"
     assert s.sessions == [] and not s.recordings.exists()
 
 
 def test_the_signature_covers_the_public_wss_url(tmp_path: Path) -> None:
     with served(tmp_path) as s:
-        with twilio(s.ws_url, signed_url=s.ws_url) as local:  # the address the app sees, not the public one
-            assert closed_by_server(local)
-        with twilio(s.ws_url, signed_url=f"ws://hotline.example.vn{PATH}") as insecure:
-            assert closed_by_server(insecure)
+        local = RequestValidator(TOKEN).compute_signature(s.ws_url, {})  # the address the app sees
+        insecure = RequestValidator(TOKEN).compute_signature(f"ws://hotline.example.vn{PATH}", {})
+        assert handshake_status(s.ws_url, local) == 403
+        assert handshake_status(s.ws_url, insecure) == 403
         assert s.sessions == []
 
 
@@ -246,6 +260,25 @@ def test_a_slow_session_does_not_stall_the_reader(tmp_path: Path) -> None:
         drain(client)
     assert len(session.audio()) == 21 and session.calls[-2:] == [("dtmf", "1"), ("stop",)]
     assert s.handler.backlog() == {}
+
+
+def test_a_stuck_session_drops_audio_beyond_the_limit_but_keeps_keys(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("ivr.twilio.media.MAX_BACKLOG_FRAMES", 5)
+    gate = threading.Event()
+    with served(tmp_path, gate=gate) as s, twilio(s.ws_url) as client:
+        start(client)
+        media(client, tone(300, 3))
+        session = s.session()
+        wait_for(lambda: len(session.calls) == 1)  # stuck in the first frame
+        media(client, tone(300, 10), first_ms=60)
+        send(client, "dtmf", dtmf={"digit": "7"})
+        wait_for(lambda: s.handler.backlog().get(STREAM_SID, 0) >= 6)
+        gate.set()
+        send(client, "stop")
+        drain(client)
+    assert len(session.audio()) == 5, "five frames (the one being handled included) at most; the rest dropped"
+    assert session.calls[-2:] == [("dtmf", "7"), ("stop",)]
 
 
 def test_garbage_frames_are_skipped_without_closing(tmp_path: Path) -> None:
