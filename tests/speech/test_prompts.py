@@ -302,3 +302,27 @@ def test_warm_converts_recorded_prompts_relative_to_the_menu(
     (tmp_path / "prompts" / "hello.wav").unlink()
     with pytest.raises(PromptError, match="hello.wav"):
         cache.warm(menu)
+
+
+def test_per_call_prompts_are_rendered_but_not_kept(cache: PromptCache, synth: CountingSynthesizer) -> None:
+    fixed = cache.get("Xin chào quý vị.")
+    assert len(files(cache.directory)) == 1
+    once = cache.get("Mã số phản ánh là một, ba.", keep=False)
+    assert once.frames and len(files(cache.directory)) == 1, "a case number is not worth a file"
+    assert cache.get("Xin chào quý vị.", keep=False) == fixed, "a kept prompt is still read from its file"
+    assert cache.get("   ", keep=False).frames == ()
+
+
+def test_the_voice_sessions_prompt_source_plays_recordings_and_texts(tmp_path: Path, cache: PromptCache,
+                                                                    synth: CountingSynthesizer) -> None:
+    from ivr.actions import Say
+    from ivr.voice import prompt_source
+
+    (tmp_path / "menus").mkdir()
+    (tmp_path / "menus" / "greeting.wav").write_bytes(stereo_wav(0.5))
+    say = prompt_source(cache, tmp_path / "menus")
+    recorded = say(Say("Xin chào (bản ghi)", audio="greeting.wav"))
+    assert abs(recorded.duration_s - 0.5) < 0.03 and synth.texts == [], "a recorded prompt is played, not spoken"
+    say(Say("Mã số 42.", dynamic=True))
+    say(Say("Xin cảm ơn."))
+    assert len(synth.texts) == 2 and len(files(cache.directory)) == 2, "the recording and the fixed text are kept"
