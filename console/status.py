@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 
 from flask import Blueprint, Response, jsonify, render_template
+from flask_login import login_required
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,7 +21,8 @@ SpeechProbe = Callable[[], SpeechStatus | None]
 
 def status_blueprint(sessions: sessionmaker[Session], menus: MenuRegistry, spool: Spool,
                      public_base_url: str | None, speech: SpeechProbe = lambda: None) -> Blueprint:
-    """`/` (Vietnamese status page with the webhook URLs) and `/healthz` (JSON, 503 when the database is down)."""
+    """`/` (Vietnamese status page with the webhook URLs, for logged-in users) and `/healthz` (JSON, public:
+    load balancers ask it; 503 when the database is down)."""
     bp = Blueprint("status", __name__, template_folder="templates")
 
     @bp.get("/healthz")
@@ -38,6 +40,7 @@ def status_blueprint(sessions: sessionmaker[Session], menus: MenuRegistry, spool
         return jsonify(body), 200 if database == "ok" else 503
 
     @bp.get("/")
+    @login_required
     def index() -> str:
         return render_template("status.html", menu=menus.current(), public_base_url=public_base_url,
                                speech=speech())

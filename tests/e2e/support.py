@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from config.settings import Settings
@@ -40,3 +41,25 @@ def wait_for_recordings(app: Flask, sid: str, timeout_s: float = 10.0) -> list[R
         if all(r.status == "stored" for r in recordings) or time.monotonic() > deadline:
             return list(recordings)
         time.sleep(0.05)
+
+
+def signed_in(app: Flask, base_url: str = "http://localhost") -> FlaskClient:
+    """A test client logged in to the console as a new supervisor, through the log-in form."""
+    import re
+
+    from console.auth import hash_password
+    from storage.users import create_user, find_user
+
+    hotline = app.extensions["hotline"]
+    with hotline.sessions.begin() as db:
+        if find_user(db, "kiemtra") is None:
+            create_user(db, username="kiemtra", password_hash=hash_password("mat-khau-kiem-tra"), role="supervisor",
+                        unit_code=None, now=hotline.service.clock())
+    client = app.test_client()
+    page = client.get("/login", base_url=base_url).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token is not None
+    reply = client.post("/login", base_url=base_url, headers={"Referer": f"{base_url}/login"},  # as a browser sends
+                        data={"username": "kiemtra", "password": "mat-khau-kiem-tra", "csrf_token": token.group(1)})
+    assert reply.status_code == 302
+    return client

@@ -10,11 +10,12 @@ import pytest
 from flask import Flask
 
 from config.settings import Settings
-from tests.e2e.support import MakeApp
+from tests.e2e.support import MakeApp, signed_in
 
 
 def test_index_page_is_vietnamese_and_names_the_webhook_urls(app: Flask) -> None:
-    reply = app.test_client().get("/", base_url="https://hotline.example.vn")
+    assert app.test_client().get("/").status_code == 302, "the status page is for logged-in users"
+    reply = signed_in(app, "https://hotline.example.vn").get("/", base_url="https://hotline.example.vn")
     page = reply.get_data(as_text=True)
     assert reply.status_code == 200 and 'lang="vi"' in page
     assert "Máy chủ đang hoạt động" in page
