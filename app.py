@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ from storage.spool import Spool
 from storage.units import sync_units
 
 log = logging.getLogger("hotline")
+_STARTING = threading.Lock()
 
 
 def utc_now() -> datetime:
@@ -91,6 +93,7 @@ class Hotline:
     transcriber: Transcriber
     config_service: ConfigService
     stopping: threading.Event = field(default_factory=threading.Event)
+    _started_in: int | None = None  # the process whose background work has been started
     speech: SpeechService | None = None  # set by _attach_speech
     prompts: PromptCache | None = None
     media: MediaStreamHandler | None = None
@@ -104,6 +107,20 @@ class Hotline:
     def understander(self) -> Understander:
         """The understander built from the live catalog."""
         return self.catalogs.current().built.understander
+
+    def start_background(self) -> None:
+        """Start this process's background work once: load the speech model, render the menu's prompts,
+        follow config publications. Called at the first request, never at start-up: a pre-forking
+        server (gunicorn) builds an app in its arbiter too, and a worker forked while the arbiter's
+        threads held a lock or a half-started espeak engine would inherit them stuck."""
+        with _STARTING:
+            if self._started_in == os.getpid():
+                return
+            self._started_in = os.getpid()
+        threading.Thread(target=_follow_publications, args=(self,), name="hotline-config-follower",
+                         daemon=True).start()
+        if self.speech is not None and self.speech.start(self.background) is not None and self.prompts is not None:
+            self.background.submit(_warm_prompts, self.prompts, self.menus)
 
     def sync_units(self) -> None:
         """Store the units of config/units.yaml and every ward's own units."""
@@ -144,8 +161,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         if request.blueprint != "twilio" and not (request.endpoint or "").endswith("twilio_media"):
             hotline.config_service.sync_from_database()
 
-    threading.Thread(target=_follow_publications, args=(hotline,), name="hotline-config-follower",
-                     daemon=True).start()
+    @app.before_request
+    def start_background_work() -> None:
+        hotline.start_background()
 
     twilio = hotline.webhooks.blueprint()
     app.register_blueprint(twilio)
@@ -188,9 +206,8 @@ def _attach_speech(app: Flask, hotline: Hotline, model_path: Path | None) -> Non
                                recordings_dir=settings.recordings_dir)
     media.register(app, Sock(app))
     hotline.speech, hotline.prompts, hotline.media = speech, prompts, media
-    if speech.start(hotline.background) is not None:
+    if speech.model_path is not None and speech.limit > 0:
         hotline.webhooks.speech = speech.available
-        hotline.background.submit(_warm_prompts, prompts, hotline.menus)
 
 
 def _warm_prompts(prompts: PromptCache, menus: MenuRegistry) -> None:

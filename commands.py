@@ -52,10 +52,10 @@ def serve_command(host: str, port: int, workers: int | None) -> None:
     applied, failed = _hotline().replay_spool(current_app)
     if applied or failed:
         click.echo(f"spool: {applied} replayed, {failed} failed")
-    from serving import default_workers, serve
+    from serving import default_threads, default_workers, serve
 
     serve(lambda: create_app(settings), host=host, port=port,
-          workers=workers or default_workers(settings.database_url))
+          workers=workers or default_workers(settings.database_url), threads=default_threads(settings.max_recognizers))
 
 
 @cli.group("db")

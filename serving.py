@@ -19,7 +19,16 @@ def default_workers(database_url: str) -> int:
     return 1 if database_url.startswith("sqlite") else 2 * (os.cpu_count() or 1)
 
 
-def serve(factory: Callable[[], Flask], *, host: str, port: int, workers: int) -> None:
+WEBHOOK_THREADS = 8
+"""Threads per worker kept for webhooks and pages beyond those that media streams hold for whole calls."""
+
+
+def default_threads(max_recognizers: int) -> int:
+    """Threads per worker: every media stream holds one for its call, and webhooks must still be answered."""
+    return max_recognizers + WEBHOOK_THREADS
+
+
+def serve(factory: Callable[[], Flask], *, host: str, port: int, workers: int, threads: int = WEBHOOK_THREADS) -> None:
     """Serve with gunicorn (gthread workers) when it is installed, else Flask's development server."""
     try:
         from gunicorn.app.base import BaseApplication
@@ -33,7 +42,7 @@ def serve(factory: Callable[[], Flask], *, host: str, port: int, workers: int) -
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
             self.cfg.set("worker_class", "gthread")
-            self.cfg.set("threads", 8)
+            self.cfg.set("threads", threads)
             self.cfg.set("timeout", 30)
             self.cfg.set("accesslog", "-")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import unicodedata
 from collections.abc import Sequence
@@ -173,6 +174,15 @@ def usable_grammar(model: Any, phrases: Sequence[str]) -> list[str] | None:
 
 _models: dict[Path, Any] = {}
 _models_lock = threading.Lock()
+
+
+def _new_lock_after_fork() -> None:
+    """A forked child must not inherit the lock held by a parent's thread that is loading a model."""
+    global _models_lock
+    _models_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_new_lock_after_fork)
 
 
 def shared_model(path: Path) -> Any:

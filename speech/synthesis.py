@@ -26,6 +26,15 @@ _engine_lock = threading.Lock()
 _engine: Any = None
 
 
+def _forget_engine_after_fork() -> None:
+    """A forked child has none of the parent's espeak-ng threads: it starts its own engine and lock."""
+    global _engine, _engine_lock
+    _engine, _engine_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_engine_after_fork)
+
+
 class SynthesisError(RuntimeError):
     """Speech could not be produced (no voice, empty text, or no audio written)."""
 
