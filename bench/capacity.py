@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import json
 import os
-import signal
+import resource
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,10 +24,11 @@ from typing import Any
 import requests
 
 from bench.calls import describe
+from bench.procfs import TreeSampler, children, tree_memory_kb
 from bench.recognition import model_path
 from bench.recognition import report as recognition_report
 from bench.webhooks import ACCOUNT, TOKEN, free_port
-from speech.recognition import shared_model
+from speech.models import load_model
 
 P95_LIMIT_MS = 1500.0
 SEARCH_UP = (12, 16, 24, 32)  # after 8 passes
@@ -40,13 +40,22 @@ Out = Callable[[str], None]
 
 @dataclass
 class Run:
-    """One `hotline bench calls` run and the server's memory while it ran."""
+    """One `hotline bench calls` run, and the server's memory and CPU while it ran."""
 
     calls: int
     figures: dict[str, Any]
     rss_peak_mb: float
     pss_peak_mb: float
     wall_s: float
+    server_cpu_pct: float  # of all the machine's cores
+    machine_cpu_pct: float
+    client_cpu_s: float  # the load generator (`hotline bench calls`), user + system
+
+    @property
+    def other_cpu_pct(self) -> float:
+        """The machine's CPU used by neither the server nor the load generator (other work: noise)."""
+        client_pct = 100 * self.client_cpu_s / (self.wall_s * (os.cpu_count() or 1))
+        return max(0.0, self.machine_cpu_pct - self.server_cpu_pct - client_pct)
 
     @property
     def passed(self) -> bool:
@@ -54,69 +63,6 @@ class Run:
         f, p95 = self.figures, self.figures["voice_to_voice_ms"]["p95"]
         return (f["completed"] == f["calls"] == self.calls and not f["errors"] and not f["unanswered_turns"]
                 and p95 is not None and p95 <= P95_LIMIT_MS)
-
-
-def _parents() -> dict[int, int]:
-    """Every process's parent, from /proc/PID/stat."""
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit():
-                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):  # the process ended meanwhile
-            continue
-    return parents
-
-
-def children(pid: int) -> list[int]:
-    """The direct children of a process (gunicorn's workers, for its arbiter)."""
-    return [child for child, parent in _parents().items() if parent == pid]
-
-
-def tree_memory_kb(root: int) -> tuple[int, int]:
-    """(sum of VmRSS, sum of PSS) in kB over a process and its descendants."""
-    parents = _parents()
-    tree, frontier = {root}, {root}
-    while frontier:
-        frontier = {pid for pid, parent in parents.items() if parent in frontier}
-        tree |= frontier
-    return (sum(_status_kb(pid, "status", "VmRSS:") for pid in tree),
-            sum(_status_kb(pid, "smaps_rollup", "Pss:") for pid in tree))
-
-
-def _status_kb(pid: int, name: str, key: str) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/{name}").read_text().splitlines():
-            if line.startswith(key):
-                return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return 0
-
-
-class MemorySampler:
-    """Peak memory of a process tree, sampled every interval_s on a thread while in the with block."""
-
-    def __init__(self, pid: int, interval_s: float = 0.5) -> None:
-        self.pid, self.interval_s = pid, interval_s
-        self.rss_kb = self.pss_kb = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, name="memory-sampler", daemon=True)
-
-    def __enter__(self) -> MemorySampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _sample(self) -> None:
-        while True:
-            rss, pss = tree_memory_kb(self.pid)
-            self.rss_kb, self.pss_kb = max(self.rss_kb, rss), max(self.pss_kb, pss)
-            if self._stop.wait(self.interval_s):
-                return
 
 
 class SpeechServer:
@@ -143,7 +89,11 @@ class SpeechServer:
     def __exit__(self, *exc: object) -> None:
         if self.proc is not None:
             self.proc.terminate()
-            self.proc.wait(timeout=30)
+            try:
+                self.proc.wait(timeout=45)  # gunicorn's graceful timeout is 30 s
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
     @property
     def pid(self) -> int:
@@ -157,45 +107,34 @@ class SpeechServer:
         except (requests.RequestException, ValueError):
             return None
 
-    def wait_ready(self, out: Out, timeout_s: float = 30.0) -> dict[str, Any]:
-        """/healthz once speech is ready. A worker whose model never loads is restarted once (see below)."""
-        health = self._poll(timeout_s)
-        if health is None:
-            # Seen on this code: the arbiter builds the app too, forks the worker while its own background
-            # thread holds speech.recognition._models_lock, and the worker's load waits on that lock forever.
-            workers = children(self.pid)
-            out(f"WARNING: speech not ready in the gunicorn worker after {timeout_s:.0f} s (model load stuck); "
-                f"restarting worker(s) {workers} so the benchmark can go on")
-            for pid in workers:
-                os.kill(pid, signal.SIGTERM)
-            health = self._poll(timeout_s)
-        if health is None:
-            raise RuntimeError(f"speech never became ready; see {self.log_path}")
-        return health
-
-    def _poll(self, timeout_s: float) -> dict[str, Any] | None:
+    def wait_ready(self, timeout_s: float = 60.0) -> dict[str, Any]:
+        """/healthz once speech is ready (the worker loads the model on its first request)."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             health = self.health()
             if health and health.get("speech") and health["speech"]["ready"]:
                 return health
             time.sleep(0.5)
-        return None
+        raise RuntimeError(f"speech not ready after {timeout_s:.0f} s; see {self.log_path}")
 
     def bench_calls(self, calls: int, out: Out, pace: float = 1.0) -> Run:
         """`hotline bench calls --json` against this server, its lines shown as they come."""
         command = [self.hotline, "bench", "calls", "--url", self.base, "--calls", str(calls), "--json",
                    "--pace", str(pace), "--database-url", self.database_url]
-        started, last = time.monotonic(), ""
-        with MemorySampler(self.pid) as memory, subprocess.Popen(
+        started, last, before = time.monotonic(), "", resource.getrusage(resource.RUSAGE_CHILDREN)
+        with TreeSampler(self.pid) as server, subprocess.Popen(
                 command, env=self.env, stdout=subprocess.PIPE, text=True) as proc:
             assert proc.stdout is not None
             for line in proc.stdout:
                 last = line.strip()
                 if not last.startswith("{"):
                     out("  " + last)
-        return Run(calls, json.loads(last), memory.rss_kb / 1024, memory.pss_kb / 1024, time.monotonic() - started)
-
+        if not last.startswith("{"):
+            raise RuntimeError(f"`hotline bench calls` gave no figures (exit status {proc.returncode}): {last}")
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        client = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+        return Run(calls, json.loads(last), server.rss_kb / 1024, server.pss_kb / 1024, time.monotonic() - started,
+                   server.tree_cpu_pct, server.machine_cpu_pct, client)
 
 
 def run(out: Out = print, *, with_recognition: bool = True) -> list[Run]:
@@ -206,13 +145,13 @@ def run(out: Out = print, *, with_recognition: bool = True) -> list[Run]:
         return []
     model, what = found
     began = time.perf_counter()
-    shared_model(model)
-    out(f"speech model ({what}): loaded in {time.perf_counter() - began:.2f} s in a fresh process")
+    load_model(model)  # not the process's shared copy, which an earlier benchmark may have loaded
+    out(f"speech model ({what}): loaded in {time.perf_counter() - began:.2f} s")
     if with_recognition:
         out(recognition_report())
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp, SpeechServer(Path(tmp), model) as server:
-        health = server.wait_ready(out)
+        health = server.wait_ready()
         idle = tree_memory_kb(server.pid)
         out(f"hotline serve ready ({server.base}): healthz speech.load_s {health['speech']['load_s']}, "
             f"recognisers {health['speech']['limit']}; idle server tree VmRSS {idle[0] / 1024:.0f} MB, "
@@ -232,6 +171,9 @@ def _measure(server: SpeechServer, calls: int, out: Out) -> Run:
     out(f"{calls} concurrent call(s), real time:")
     result = server.bench_calls(calls, out)
     out(f"  => {'PASS' if result.passed else 'FAIL'}: " + describe(result.figures))
+    if result.other_cpu_pct > 10:
+        out(f"  WARNING: other processes used {result.other_cpu_pct:.0f} % of the machine's CPU during this run; "
+            "its latencies are not the server's alone")
     time.sleep(2)  # the last streams' statistics are stored and the worker is idle again
     return result
 
@@ -265,14 +207,21 @@ def _log_summary(path: Path) -> str:
 
 def _table(runs: list[Run], idle_mb: float) -> str:
     lines = ["calls  voice  completed  errors  unanswered  v2v p50   p95   max (ms)  keys p95  backlog max  "
-             "RSS peak  PSS peak  per call (RSS)  wall"]
+             "RSS peak  PSS peak  per call (RSS)  server CPU  other CPU  client CPU  wall"]
+    largest = 0
     for r in runs:
+        # RSS does not shrink after a run: a run smaller than an earlier one says nothing about memory per call.
+        per_call = f"{(r.rss_peak_mb - idle_mb) / r.calls:>11.1f} MB" if r.calls > largest else f"{'-':>14}"
+        largest = max(largest, r.calls)
         f, v = r.figures, r.figures["voice_to_voice_ms"]
         lines.append(
             f"{r.calls:>5}  {f['streamed']:>5}  {f['completed']:>9}  {f['errors']:>6}  {f['unanswered_turns']:>10}  "
             f"{_ms(v['p50']):>7} {_ms(v['p95']):>5} {_ms(v['max']):>5}       {_ms(f['keys_ms']['p95']):>8}  "
             f"{_ms(f['backlog_ms_max']):>8} ms  {r.rss_peak_mb:>5.0f} MB  {r.pss_peak_mb:>5.0f} MB  "
-            f"{(r.rss_peak_mb - idle_mb) / r.calls:>11.1f} MB  {r.wall_s:>3.0f} s")
+            f"{per_call}  {r.server_cpu_pct:>8.0f} %  {r.other_cpu_pct:>7.0f} %  "
+            f"{r.client_cpu_s:>8.1f} s  {r.wall_s:>3.0f} s")
+    lines.append("(CPU: share of all cores over the run; other: neither the server nor the load generator; "
+                 "client: the load generator's CPU seconds)")
     return "\n".join(lines)
 
 
