@@ -8,6 +8,7 @@ starts, so the load generator spends its CPU on the streams, not on espeak-ng.
 
 from __future__ import annotations
 
+import queue
 import tempfile
 import threading
 import time
@@ -118,29 +119,37 @@ def place_calls(url: str, *, calls: int, auth_token: str, account_sid: str | Non
     reports: list[CallReport | None] = [None] * calls
     emulator = Emulator(url, auth_token, account_sid, synthesizer=cached, pause_scale=0.0,
                         media_pace=pace, media_patience=patience)
-    printing = threading.Lock()  # one whole line at a time from the calls' threads
+    finished: queue.Queue[int] = queue.Queue()  # indexes of ended calls: the caller's thread prints them
 
     def call(index: int) -> None:
-        time.sleep(index * stagger_s)
         try:
-            report = judge(emulator.call(parsed, caller=f"+849{index:08d}"))
+            time.sleep(index * stagger_s)
+            reports[index] = judge(emulator.call(parsed, caller=f"+849{index:08d}"))
         except Exception as error:  # the figures must still come out; the failure is counted and shown
-            report = failed_call(error)
-        reports[index] = report
-        latencies = ", ".join(f"{ms:.0f}" for ms in report.speech_ms) or "-"
-        with printing:
-            out(f"call {index + 1}/{calls} {report.sid or '?'}: {'completed' if report.completed else 'NOT completed'}"
-                f"; speech turns {latencies} ms" + ("" if report.completed else f" ({report.detail})"))
+            reports[index] = failed_call(error)
+        finally:
+            finished.put(index)
 
     threads = [threading.Thread(target=call, args=(index,), name=f"bench-call-{index}") for index in range(calls)]
     try:
         for thread in threads:
             thread.start()
+        for _ in threads:
+            index = finished.get()
+            out(_progress(index, calls, reports[index]))
         for thread in threads:
             thread.join()
     finally:
         emulator.close()
     return [report or failed_call(RuntimeError("the call's thread ended without a report")) for report in reports]
+
+
+def _progress(index: int, calls: int, report: CallReport | None) -> str:
+    if report is None:
+        return f"call {index + 1}/{calls}: no report"
+    latencies = ", ".join(f"{ms:.0f}" for ms in report.speech_ms) or "-"
+    return (f"call {index + 1}/{calls} {report.sid or '?'}: {'completed' if report.completed else 'NOT completed'}"
+            f"; speech turns {latencies} ms" + ("" if report.completed else f" ({report.detail})"))
 
 
 def database_figures(database_url: str | None, sids: Sequence[str], wait_s: float = 10.0) -> tuple[int | None, int | None]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import logging
 import os
 import threading
@@ -55,6 +53,7 @@ def _get_engine() -> Any:
 
         try:
             engine = pyttsx3.init("espeak")
+            _quiet_driver_prints()
             # A new engine queues property changes until its first loop; an empty run
             # leaves it idle so later setProperty calls reach espeak-ng at once.
             _synchronize()
@@ -63,6 +62,20 @@ def _get_engine() -> Any:
             raise SynthesisError(f"cannot start espeak-ng through pyttsx3: {exc}") from exc
         _engine = engine
     return _engine
+
+
+def _quiet_driver_prints() -> None:
+    """Send the espeak driver's print() calls ("Audio saved to ...") to the debug log.
+
+    Only that module's name `print` is rebound: swapping sys.stdout instead would swallow,
+    for the length of a synthesis, lines other threads print (the CLI's JSON events).
+    """
+    from pyttsx3.drivers import espeak as driver_module
+
+    def to_log(*values: object, **_: object) -> None:
+        log.debug("pyttsx3: %s", " ".join(map(str, values)))
+
+    driver_module.print = to_log  # type: ignore[attr-defined]
 
 
 def _synchronize() -> None:
@@ -120,19 +133,16 @@ class EspeakSynthesizer:
         return path
 
     def _run(self, engine: Any, text: str, target: Path) -> None:
-        """Queue voice, rate and text on the shared engine and run it, swallowing its stdout."""
+        """Queue voice, rate and text on the shared engine and run it."""
         errors: list[BaseException] = []
         token = engine.connect("error", lambda **kw: errors.append(kw.get("exception")))
-        captured = io.StringIO()
         try:
             engine.setProperty("voice", self._resolve_voice(engine))
             engine.setProperty("rate", self.rate or DEFAULT_RATE)
             _synchronize()
             _clear_stale_stop(engine)
-            # The driver print()s "Audio saved to …"; stdout may carry the CLI's JSON lines.
-            with contextlib.redirect_stdout(captured):
-                engine.save_to_file(text, str(target))
-                engine.runAndWait()
+            engine.save_to_file(text, str(target))
+            engine.runAndWait()
             _synchronize()
         except SynthesisError:
             raise
@@ -140,9 +150,6 @@ class EspeakSynthesizer:
             raise SynthesisError(f"espeak-ng failed on {text!r}: {exc}") from exc
         finally:
             engine.disconnect(token)
-        for line in captured.getvalue().splitlines():
-            if line and not line.startswith("Audio saved to"):
-                log.debug("pyttsx3 printed: %s", line)
         if errors:
             raise SynthesisError(f"espeak-ng failed on {text!r}: {errors[0]}")
 

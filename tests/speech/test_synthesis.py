@@ -5,6 +5,7 @@ from __future__ import annotations
 import array
 import logging
 import threading
+import time
 import unicodedata
 import wave
 from pathlib import Path
@@ -33,6 +34,31 @@ def test_synthesises_vietnamese_to_mono_16_bit_wav(tmp_path: Path, capsys: pytes
     assert max(abs(s) for s in samples) > 1000  # not silence
     assert capsys.readouterr().out == ""  # pyttsx3's "Audio saved to …" is swallowed
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sentence.wav"]  # no temporary left
+
+
+def test_lines_other_threads_print_meanwhile_reach_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Regression: silencing pyttsx3 by swapping sys.stdout swallowed the CLI's JSON lines.
+    synth = EspeakSynthesizer()
+    synth.synthesize("một", tmp_path / "warm.wav")
+    capsys.readouterr()
+    synthesising = threading.Event()
+    printed: list[str] = []
+
+    def chatter() -> None:
+        while synthesising.is_set():
+            printed.append(f"line {len(printed)}")
+            print(printed[-1])
+            time.sleep(0.0005)
+
+    synthesising.set()
+    printer = threading.Thread(target=chatter)
+    printer.start()
+    for index in range(3):
+        synth.synthesize(SENTENCE, tmp_path / f"s{index}.wav")
+    synthesising.clear()
+    printer.join()
+    assert len(printed) > 20, "the other thread printed while espeak-ng ran"
+    assert capsys.readouterr().out.splitlines() == printed
 
 
 def test_text_is_nfc_normalised_first(tmp_path: Path) -> None:
