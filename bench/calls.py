@@ -194,9 +194,9 @@ def summarize(reports: Sequence[CallReport], *, cases: int | None, backlog_ms_ma
         "completed": sum(report.completed for report in reports),
         "cases": cases,
         "errors": sum(errors.values()),
-        "voice_to_voice_ms": _percentiles(speech),
+        "voice_to_voice_ms": percentiles(speech),
         "backlog_ms_max": backlog_ms_max,
-        "keys_ms": _percentiles(keys),
+        "keys_ms": percentiles(keys),
         "speech_turns": len(speech),
         "unanswered_turns": sum(report.unanswered for report in reports),
         "streamed": sum(report.streamed for report in reports),
@@ -204,7 +204,7 @@ def summarize(reports: Sequence[CallReport], *, cases: int | None, backlog_ms_ma
     }
 
 
-def _percentiles(samples: Sequence[float]) -> dict[str, float | None]:
+def percentiles(samples: Sequence[float]) -> dict[str, float | None]:
     if not samples:
         return {"p50": None, "p95": None, "max": None}
     return {"p50": round(percentile(samples, 0.5), 1), "p95": round(percentile(samples, 0.95), 1),

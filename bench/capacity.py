@@ -13,7 +13,6 @@ import json
 import os
 import resource
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -21,13 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import requests
-
 from bench.calls import describe
 from bench.procfs import TreeSampler, children, tree_memory_kb
 from bench.recognition import model_path
 from bench.recognition import report as recognition_report
-from bench.webhooks import ACCOUNT, TOKEN, free_port
+from bench.server import HOTLINE, HotlineServer
 from speech.models import load_model
 
 P95_LIMIT_MS = 1500.0
@@ -65,57 +62,17 @@ class Run:
                 and p95 is not None and p95 <= P95_LIMIT_MS)
 
 
-class SpeechServer:
-    """`hotline serve` with a speech model on a free port, its log in data_dir/server.log."""
+class SpeechServer(HotlineServer):
+    """`hotline serve` with a speech model on a fresh SQLite database, its log in data_dir/server.log."""
 
     def __init__(self, data_dir: Path, model: Path) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.database_url = f"sqlite:///{data_dir / 'bench.db'}"
-        self.log_path = data_dir / "server.log"
-        self.env = {**os.environ, "DATABASE_URL": self.database_url, "HOTLINE_DATA_DIR": str(data_dir / "var"),
-                    "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_ACCOUNT_SID": ACCOUNT, "PUBLIC_BASE_URL": self.base,
-                    "VOSK_MODEL_PATH": str(model), "HOTLINE_MAX_RECOGNIZERS": str(RECOGNIZERS)}
-        self.hotline = str(Path(sys.executable).with_name("hotline"))
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> SpeechServer:
-        subprocess.run([self.hotline, "db", "upgrade"], env=self.env, check=True, capture_output=True)
-        with self.log_path.open("wb") as log:
-            self.proc = subprocess.Popen([self.hotline, "serve", "--port", str(self.port)], env=self.env,
-                                         stdout=log, stderr=subprocess.STDOUT)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=45)  # gunicorn's graceful timeout is 30 s
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    def health(self) -> dict[str, Any] | None:
-        try:
-            reply = requests.get(self.base + "/healthz", timeout=2)
-            return reply.json() if reply.status_code == 200 else None
-        except (requests.RequestException, ValueError):
-            return None
+        super().__init__(data_dir, f"sqlite:///{data_dir / 'bench.db'}",
+                         env={"VOSK_MODEL_PATH": str(model), "HOTLINE_MAX_RECOGNIZERS": str(RECOGNIZERS)})
+        self.hotline = HOTLINE
 
     def wait_ready(self, timeout_s: float = 60.0) -> dict[str, Any]:
         """/healthz once speech is ready (the worker loads the model on its first request)."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            health = self.health()
-            if health and health.get("speech") and health["speech"]["ready"]:
-                return health
-            time.sleep(0.5)
-        raise RuntimeError(f"speech not ready after {timeout_s:.0f} s; see {self.log_path}")
+        return self.wait_up(timeout_s, speech=True)
 
     def bench_calls(self, calls: int, out: Out, pace: float = 1.0) -> Run:
         """`hotline bench calls --json` against this server, its lines shown as they come."""

@@ -6,11 +6,7 @@ webhook, two keypad gathers, then the completed status callback (which files an 
 
 from __future__ import annotations
 
-import os
 import secrets
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections import defaultdict
@@ -19,35 +15,18 @@ from pathlib import Path
 import requests
 from twilio.request_validator import RequestValidator
 
-TOKEN = "bench-" + secrets.token_hex(8)
-ACCOUNT = "AC" + "2" * 32
+from bench.server import ACCOUNT, TOKEN, HotlineServer
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_gunicorn(database_url: str, data_dir: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
-    """Migrate, then start `hotline serve` (gunicorn) on a free port; returns the process and base URL."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "DATABASE_URL": database_url, "HOTLINE_DATA_DIR": str(data_dir),
-           "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_ACCOUNT_SID": ACCOUNT, "PUBLIC_BASE_URL": base}
-    hotline = str(Path(sys.executable).with_name("hotline"))
-    subprocess.run([hotline, "db", "upgrade"], env=env, check=True, capture_output=True)
-    proc = subprocess.Popen([hotline, "serve", "--port", str(port), "--workers", str(workers)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(base + "/healthz", timeout=1).status_code == 200:
-                return proc, base
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    proc.terminate()
-    raise RuntimeError("gunicorn did not come up within 30 s")
+def start_gunicorn(database_url: str, data_dir: Path, workers: int) -> HotlineServer:
+    """Migrate, then start `hotline serve` (gunicorn) on a free port; leave the block to stop it."""
+    server = HotlineServer(data_dir, database_url, workers=workers).__enter__()
+    try:
+        server.wait_up(30)
+    except RuntimeError:
+        server.__exit__()
+        raise
+    return server
 
 
 def run_load(base: str, *, callers: int, calls_per_caller: int) -> dict[str, list[float]]:

@@ -40,7 +40,11 @@ class Settings:
     tts_voice: str = "vi-vn-x-south"
     tts_rate: int | None = None
     session_hours: int = 12
+    idle_call_minutes: int = 245  # a call not heard of for this long is ended (Twilio's own limit is 4 h)
     rate_limit_storage: str = "memory://"
+    log_format: str | None = None  # json or text; None: the command's own default (json for serve, else text)
+    metrics_token: str | None = None
+    proxy_hops: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", self.data_dir.resolve())  # stored paths must not depend on cwd
@@ -85,7 +89,11 @@ class Settings:
             tts_voice=_text(env, "HOTLINE_TTS_VOICE") or "vi-vn-x-south",
             tts_rate=_optional_integer(env, "HOTLINE_TTS_RATE", low=80),
             session_hours=_integer(env, "HOTLINE_SESSION_HOURS", 12, low=1),
+            idle_call_minutes=_integer(env, "HOTLINE_IDLE_CALL_MINUTES", 245, low=1),
             rate_limit_storage=_text(env, "HOTLINE_RATE_LIMIT_STORAGE") or "memory://",
+            log_format=_choice(env, "HOTLINE_LOG_FORMAT", ("json", "text")),
+            metrics_token=_text(env, "HOTLINE_METRICS_TOKEN"),
+            proxy_hops=_integer(env, "HOTLINE_PROXY_HOPS", 0, low=0),
         )
 
 
@@ -103,6 +111,15 @@ def _boolean(env: Mapping[str, str], key: str, default: bool) -> bool:
     if raw.lower() in _FALSE:
         return False
     raise SettingsError(f"{key}={raw!r}: expected one of true, false, 1, 0")
+
+
+def _choice(env: Mapping[str, str], key: str, choices: tuple[str, ...]) -> str | None:
+    raw = _text(env, key)
+    if raw is None:
+        return None
+    if raw.lower() not in choices:
+        raise SettingsError(f"{key}={raw!r}: expected one of {', '.join(choices)}")
+    return raw.lower()
 
 
 def _optional_integer(env: Mapping[str, str], key: str, *, low: int) -> int | None:

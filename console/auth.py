@@ -47,6 +47,9 @@ ROLE_LABELS = {"admin": "Quản trị", "supervisor": "Giám sát tổng đài",
                "leader": "Lãnh đạo"}
 USER_LIMITS = "5 per minute;20 per hour"  # failed log-ins per user name
 ADDRESS_LIMITS = "30 per minute;200 per hour"  # failed log-ins per address (a call centre shares one NAT)
+# The session cookie is signed, not stored: a copy taken before log-out would stay valid until it expires. Each
+# log-in gets a random id kept in the cookie, and log-out records it in the audit log, which ends it everywhere.
+SESSION_ID = "hotline_session"
 # Checked against a throwaway hash when the user does not exist, so timing does not reveal names.
 _DUMMY_HASH = generate_password_hash(secrets.token_hex(16))
 
@@ -171,17 +174,30 @@ def install_auth(app: Flask, console: Console, *, session_hours: int, secure_coo
 
     @manager.user_loader
     def load_user(user_id: str) -> ConsoleUser | None:
-        if not user_id.isdigit():
+        session_id = session.get(SESSION_ID)
+        if not user_id.isdigit() or not isinstance(session_id, str):
             return None
         with console.sessions() as db:
             user = db.get(User, int(user_id))
-            return ConsoleUser.of(user) if user is not None and user.active else None
+            if user is None or not user.active or audit.session_ended(db, session_id):
+                return None
+            return ConsoleUser.of(user)
 
     @app.before_request
     def load_user_first() -> None:
         # Load the user before the view opens its transaction: on SQLite every transaction takes the
         # writer lock, so a template touching current_user inside one would wait on itself.
         _ = current_user.is_authenticated
+
+    @app.before_request
+    def refuse_nul() -> None:
+        # Nobody types NUL, and PostgreSQL refuses it in text: a 400 here, not a 500 from the first query.
+        # Twilio's webhooks are left to their signature check (and the store fits what they send); a request
+        # no view takes (a 404, a redirect merging slashes) is left unread, as Flask-WTF leaves it.
+        if not request.endpoint or request.blueprint == "twilio" or request.endpoint.endswith("twilio_media"):
+            return
+        if "\x00" in request.path or any("\x00" in value for _, value in request.values.items(multi=True)):
+            abort(400)
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> tuple[str, int]:
@@ -233,8 +249,9 @@ def install_auth(app: Flask, console: Console, *, session_hours: int, secure_coo
         if snapshot is None:
             flash("Tên đăng nhập hoặc mật khẩu không đúng.", "error")
             return render_template("login.html", next=request.form.get("next", ""), username=username), 401
-        session.clear()
+        session.clear()  # a new session (and CSRF token): whatever cookie the browser had before stays anonymous
         session.permanent = True
+        session[SESSION_ID] = secrets.token_urlsafe(24)
         login_user(snapshot)
         return redirect(_safe_next(request.form.get("next")) or url_for("cases.list_cases"))
 
@@ -242,7 +259,7 @@ def install_auth(app: Flask, console: Console, *, session_hours: int, secure_coo
     @login_required
     def logout() -> Response:
         with console.transaction() as db:
-            console.audit(db, "logout")
+            console.audit(db, "logout", target_type="session", target_id=session.get(SESSION_ID))
         logout_user()
         session.clear()
         flash("Đã đăng xuất.", "info")

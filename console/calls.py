@@ -78,9 +78,9 @@ def calls_blueprint(console: Console, hotline: Hotline) -> Blueprint:
 
 
 def inside(root: Path, stored: str) -> Path | None:
-    """The real path of a stored recording path when it lies inside root; None for `..`, links out, elsewhere."""
+    """The real path of a stored recording path when it lies inside root; None for `..`, NUL, links out, elsewhere."""
     candidate = Path(stored)
-    if ".." in candidate.parts:
+    if ".." in candidate.parts or "\x00" in stored:  # a NUL would make the file system calls raise
         return None
     base = root.resolve()
     real = (base / candidate).resolve()  # an absolute stored path replaces base

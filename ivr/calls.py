@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 Renderer = Callable[[Sequence[Action], int], str]
 
 ENDED_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+IDLE_STATUS = "idle-ended"  # our own: the carrier never reported the end; see CallService.end_idle
 TURN_DETAILS = ("start_s", "end_s", "words")
 """What a carrier that hears the caller itself adds to a caller's turn."""
 
@@ -52,6 +53,27 @@ class CallPosition:
 
 class StoreUnavailable(RuntimeError):
     """The database could not be reached; the caller must not lose what they gave us."""
+
+
+class CallObserver(Protocol):
+    """Told what a transaction did once it has committed (the app counts it); quick, and never raising."""
+
+    def call_started(self, path: str) -> None: ...
+
+    def turn(self, event: Event) -> None: ...
+
+    def case_filed(self, category: str | None, status: str) -> None: ...
+
+    def call_ended(self, status: str, streamed: bool) -> None: ...
+
+
+Notice = Callable[[CallObserver], None]
+NOTICES = "hotline_notices"  # the session.info key where a transaction's notices wait for its commit
+
+
+def notify(session: Session, notice: Notice) -> None:
+    """Tell the observer once this session's transaction has committed."""
+    session.info.setdefault(NOTICES, []).append(notice)
 
 
 class Router(Protocol):
@@ -101,6 +123,8 @@ class StoreDesk:
             legacy_ward=understood.legacy_ward if understood else None,
             legacy_district=understood.legacy_district if understood else None,
         )
+        if case.created_at == self.now:  # filed now, not a call's earlier case returned unchanged
+            notify(self.session, lambda observer: observer.case_filed(category, draft.status))
         return case.number
 
     def look_up_case(self, number: str) -> CaseFound | CaseNotFound:
@@ -131,25 +155,28 @@ class CallService:
 
     def __init__(self, sessions: sessionmaker[Session], menus: MenuSource, route: Router,
                  clock: Callable[[], datetime], understand: Understand | None = None,
-                 label: Callable[[str | None], str | None] = lambda code: None) -> None:
+                 label: Callable[[str | None], str | None] = lambda code: None,
+                 observer: CallObserver | None = None) -> None:
         self.sessions = sessions
         self.menus = menus
         self.route = route
         self.clock = clock
         self.understand = understand
         self.label = label
+        self.observer = observer
 
     def _desk(self, session: Session, call: Call, now: datetime) -> StoreDesk:
         return StoreDesk(session, call, now, self.route, self.understand, self.label)
 
-    def begin(self, *, sid: str, caller: str, to: str, render: Renderer, preface: str | None = None) -> str:
-        """Open the call (or return the answer already given to this CallSid)."""
+    def begin(self, *, sid: str, caller: str, to: str, render: Renderer, preface: str | None = None,
+              path: str = "keypad") -> str:
+        """Open the call (or return the answer already given to this CallSid); path: voice or keypad."""
         with self._transaction() as session:
             now = self.clock()
             existing = call_store.get_call(session, sid, for_update=True)
             if existing is not None and existing.last_response:
                 return existing.last_response
-            call = existing or self._open(session, sid=sid, caller=caller, to=to, now=now)
+            call = existing or self._open(session, sid=sid, caller=caller, to=to, now=now, path=path)
             menu = self.menus.by_version(session, call.menu_version_id)
             state, actions = advance(None, CallStarted(caller), menu, now, self._desk(session, call, now))
             if preface:
@@ -236,20 +263,42 @@ class CallService:
             if call is None:
                 call = self._open(session, sid=sid, caller=caller, to=to, now=now)
             if status not in ENDED_STATUSES:
-                call.status = status
+                if call.ended_at is None:  # a late "ringing" or "in-progress" does not reopen an ended call
+                    call.status = status
                 return None
             if call.ended_at is not None:
                 return None
-            menu = self.menus.by_version(session, call.menu_version_id)
-            state = DialogueState.from_dict(call.state) if call.state else None
-            desk = self._desk(session, call, now)
-            if state is None:
-                state, _ = advance(None, CallStarted(call.from_number), menu, now, desk)
-            state, _ = advance(state, CallerHungUp(), menu, now, desk)
-            call.state = state.to_dict()
-            call.outcome = _outcome(session, call)
-            call_store.end_call(session, call, status=status, duration_s=duration_s, now=now)
-            return call.id
+            return self._finish(session, call, status, duration_s, now)
+
+    def end_idle(self, idle_for: timedelta) -> list[int]:
+        """End the calls nothing has been heard of for idle_for, as if the caller hung up (a status
+        callback lost with a killed worker, say): each files what it collected. Returns their ids."""
+        ended = []
+        with self._transaction() as session:
+            sids = call_store.idle_call_sids(session, before=self.clock() - idle_for)
+        for sid in sids:
+            with self._transaction() as session:  # one call per transaction; each checked again under its lock
+                now = self.clock()
+                call = call_store.get_call(session, sid, for_update=True)
+                if call is not None and call.ended_at is None and call.updated_at <= now - idle_for:
+                    ended.append(self._finish(session, call, IDLE_STATUS, None, now))
+        return ended
+
+    def _finish(self, session: Session, call: Call, status: str, duration_s: int | None, now: datetime) -> int:
+        """Let the dialogue know the caller has gone (it files what was collected), then end the call."""
+        menu = self.menus.by_version(session, call.menu_version_id)
+        state = DialogueState.from_dict(call.state) if call.state else None
+        desk = self._desk(session, call, now)
+        if state is None:
+            state, _ = advance(None, CallStarted(call.from_number), menu, now, desk)
+        state, _ = advance(state, CallerHungUp(), menu, now, desk)
+        call.state = state.to_dict()
+        call.outcome = _outcome(session, call)
+        call_store.end_call(session, call, status=status, duration_s=duration_s, now=now)
+        if self.observer is not None:
+            streamed = any(rec.purpose == "call" for rec in call.recordings)  # a media stream ran
+            notify(session, lambda observer: observer.call_ended(status, streamed))
+        return call.id
 
     def _slot_waiting(self, session: Session, call: Call) -> str | None:
         """The slot the current question fills (description, location), naming what a recording holds."""
@@ -259,10 +308,12 @@ class CallService:
         node = menu.node(DialogueState.from_dict(call.state).node)
         return getattr(node, "slot", None) if getattr(node, "type", None) == "question" else None
 
-    def _open(self, session: Session, *, sid: str, caller: str, to: str, now: datetime) -> Call:
+    def _open(self, session: Session, *, sid: str, caller: str, to: str, now: datetime, path: str = "keypad") -> Call:
         _, version_id = self.menus.live(session)
-        call, _ = call_store.open_call(session, sid=sid, from_number=caller, to_number=to, now=now,
-                                       menu_version_id=version_id, state={})
+        call, created = call_store.open_call(session, sid=sid, from_number=caller, to_number=to, now=now,
+                                             menu_version_id=version_id, state={})
+        if created:
+            notify(session, lambda observer: observer.call_started(path))
         return call
 
     def _step(self, session: Session, call: Call, event: Event, render: Renderer,
@@ -271,6 +322,7 @@ class CallService:
         menu = self.menus.by_version(session, call.menu_version_id)
         state = DialogueState.from_dict(call.state)
         state, actions = advance(state, event, menu, now, self._desk(session, call, now))
+        notify(session, lambda observer: observer.turn(event))
         return self._save(session, call, state, actions, render, now, event=event, turn=turn)
 
     def _save(self, session: Session, call: Call, state: DialogueState, actions: Sequence[Action],
@@ -287,8 +339,12 @@ class CallService:
         try:
             with self.sessions.begin() as session:
                 yield session
+                notices: list[Notice] = session.info.pop(NOTICES, [])
         except SQLAlchemyError as error:
             raise StoreUnavailable(str(error)) from error
+        if self.observer is not None:  # committed: now it happened
+            for notice in notices:
+                notice(self.observer)
 
 
 def _outcome(session: Session, call: Call) -> str:

@@ -7,6 +7,7 @@ own category, ward and address are never changed here (docs/decisions.md, sectio
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 from collections.abc import Callable
@@ -53,35 +54,41 @@ class Transcriber:
         self._lock = threading.Lock()
         self._model: tuple[Any, int] | None = None
         self._looked_up = False
+        self._failed: set[int] = set()  # recordings whose transcript the database refused
 
     def model(self) -> tuple[Any, int] | None:
         """The model and its rate, looked up on first use (loading takes seconds); None when there is none."""
         with self._lock:  # concurrent first users share one lookup
             if not self._looked_up:
-                self._model, self._looked_up = self.model_source(), True
+                self._model = self.model_source()
+                self._looked_up = True  # after _model: a reader that sees True sees the model too
                 if self._model is None:
                     log.debug("no usable speech model: recordings are not transcribed")
             return self._model
 
+    def _none_to_use(self) -> bool:
+        """True once the lookup found no model. Never waits for a lookup in progress (loading a model takes
+        seconds under load): a status webhook asking for suggestions must answer at once."""
+        return self._looked_up and self._model is None
+
     def submit(self, recording_id: int) -> Future[bool] | None:
         """Transcribe in the background when an executor is set, else at once; errors are logged, not raised."""
-        with self._lock:
-            if self._looked_up and self._model is None:
-                return None
+        if self._none_to_use():
+            return None
         if self.executor is None:
             self._logged(recording_id)
             return None
-        return self.executor.submit(self._logged, recording_id)
+        # In a copy of this context: log lines carry the call id of whoever asked (a webhook, a fetch).
+        return self.executor.submit(contextvars.copy_context().run, self._logged, recording_id)
 
     def call_ended(self, call_id: int) -> None:
         """A call ended (its case may be filed only now): suggest from transcripts already made, in the background."""
-        with self._lock:
-            if self._looked_up and self._model is None:
-                return
+        if self._none_to_use():
+            return
         if self.executor is None:
             self.suggest_for_call(call_id)
         else:
-            self.executor.submit(self.suggest_for_call, call_id)
+            self.executor.submit(contextvars.copy_context().run, self.suggest_for_call, call_id)
 
     def transcribe(self, recording_id: int, *, again: bool = False) -> bool:
         """Transcribe one stored recording (again: even if it has a transcript), then suggest; True when stored."""
@@ -90,9 +97,25 @@ class Transcriber:
             return False
         try:
             return self._transcribe(recording_id, model, again)
-        except SQLAlchemyError:
-            log.exception("recording %s: transcript not stored, database error", recording_id)
+        except SQLAlchemyError as error:
+            log.warning("recording %s: transcript not stored, database error (%s); retried once it answers",
+                        recording_id, type(error).__name__)
+            with self._lock:
+                self._failed.add(recording_id)
             return False
+
+    @property
+    def has_failed(self) -> bool:
+        """Whether some transcript waits for the database to answer again."""
+        return bool(self._failed)
+
+    def retry_failed(self) -> int:
+        """Submit again the recordings whose transcript the database refused (an outage); how many."""
+        with self._lock:
+            ids, self._failed = sorted(self._failed), set()
+        for recording_id in ids:
+            self.submit(recording_id)
+        return len(ids)
 
     def transcribe_stored(self, *, again: bool = False, limit: int | None = None) -> tuple[int, int]:
         """Transcribe now every stored recording without a transcript (again: every one); (transcribed, failed)."""
@@ -113,8 +136,8 @@ class Transcriber:
                 suggestion = self._suggestion(_heard(case.call.recordings))
                 case_store.set_suggestion(session, case, suggestion, self.clock())
                 return suggestion
-        except SQLAlchemyError:
-            log.exception("call %s: suggestion not stored, database error", call_id)
+        except SQLAlchemyError as error:
+            log.warning("call %s: suggestion not stored, database error (%s)", call_id, type(error).__name__)
             return None
 
     def _logged(self, recording_id: int) -> bool:

@@ -14,7 +14,9 @@ pace the frames arrive at, and every turn's start_s/end_s points into the record
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -76,7 +78,11 @@ class VoiceSession:
     """One streamed call: listens with a recogniser, answers through the dialogue, speaks prompts."""
 
     def __init__(self, *, call_sid: str, stream_sid: str, service: CallService, out: AudioOut,
-                 prompts: PromptSource, ears: Ears, recording_path: str | None = None) -> None:
+                 prompts: PromptSource, ears: Ears, recording_path: str | None = None,
+                 on_finished: Callable[[VoiceSession], object] | None = None,
+                 on_lag: Callable[[int], object] | None = None) -> None:
+        """on_finished: told once the stream has ended and the recogniser is given back (for metrics).
+        on_lag: told, with every frame, how many ms the call's pipeline runs behind the caller (admission)."""
         self.call_sid = call_sid
         self.stream_sid = stream_sid
         self.service = service
@@ -84,6 +90,8 @@ class VoiceSession:
         self.prompts = prompts
         self.ears = ears
         self.recording_path = recording_path
+        self.on_finished = on_finished
+        self.on_lag = on_lag
         self.seq = -1
         self.samples = 0  # caller audio received: the call's clock
         self.backlog_ms_max = 0
@@ -180,8 +188,14 @@ class VoiceSession:
             return
         self.seq, actions = stored
         self._perform(actions)
+        # While the greeting plays, not when the caller first speaks, and on a thread of its own: the most
+        # of a second it takes would otherwise hold up this call's audio (and its lag, which admission reads).
+        threading.Thread(target=contextvars.copy_context().run, args=(self._warm_up,),
+                         name=f"warm-up-{self.stream_sid}", daemon=True).start()
+
+    def _warm_up(self) -> None:
         try:
-            self.ears.warm_up()  # while the greeting plays, not when the caller first speaks
+            self.ears.warm_up()
         except Exception:
             log.exception("call %s: recogniser warm-up failed", self.call_sid)
 
@@ -233,7 +247,7 @@ class VoiceSession:
         try:
             audio = self.prompts(say)
         except Exception:  # a prompt that cannot be rendered is skipped, the call goes on
-            log.exception("call %s: prompt %.60r could not be rendered", self.call_sid, say.text)
+            log.exception("call %s: a prompt of %d characters could not be rendered", self.call_sid, len(say.text))
             return self.now_s, self.now_s
         start = max(self.now_s, self._play_end)
         if not audio.frames:
@@ -309,6 +323,8 @@ class VoiceSession:
         if lag_ms < 0:  # audio arrives faster than real time (a test, a replay): re-anchor
             self._wall_start = now - self.now_s
         self.backlog_ms_max = max(self.backlog_ms_max, lag_ms)
+        if self.on_lag is not None:
+            self.on_lag(lag_ms)
 
     def _finish_stream(self) -> None:
         try:
@@ -316,6 +332,8 @@ class VoiceSession:
                                        backlog_ms=self.backlog_ms_max)
         except StoreUnavailable as error:
             log.warning("call %s: stream statistics not stored: %s", self.call_sid, error)
+        if self.on_finished is not None:
+            self.on_finished(self)
 
 
 def _wants_digits(listen: Listen) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import queue
 import threading
@@ -31,7 +32,9 @@ class QueueWorker:
         self.received = 0
         self._stopping = False
         self._warned = False
-        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+        # The worker runs in a copy of its creator's context: its log records carry the creator's call id.
+        self.thread = threading.Thread(target=contextvars.copy_context().run, args=(self._run,), name=name,
+                                       daemon=True)
         self.thread.start()
 
     @property

@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 # spell it "[unk]", Kaldi recipes (e.g. the Korean stand-in) "<UNK>".
 UNKNOWN_WORDS = ("[unk]", "<unk>", "<UNK>")
 WARM_UP_SAMPLES = PHONE_RATE // 2  # half a second of silence makes Vosk build its decoder
+# New calls get no recogniser while a call recognising now runs further behind its caller than this: the
+# benchmark's worst healthy backlog was ~0.7 s; beyond a second callers hear the bot answer late.
+ADMISSION_LAG_MS = 1000
 
 
 @dataclass(frozen=True)
@@ -202,12 +205,13 @@ class RecognizerPool:
     (each with its own grammar) and frees the call's slot when closed.
     """
 
-    def __init__(self, model: Any, rate: int, limit: int) -> None:
+    def __init__(self, model: Any, rate: int, limit: int, *, lag_limit_ms: int = ADMISSION_LAG_MS) -> None:
         if limit < 0:
             raise ValueError(f"limit must be zero or more, got {limit}")
         self.model = model
         self.rate = rate
         self.limit = limit
+        self.lag_limit_ms = lag_limit_ms
         self._lock = threading.Lock()
         self._leases: set[Lease] = set()
         self._grammars: dict[tuple[str, ...], tuple[str, ...] | None] = {}
@@ -232,16 +236,28 @@ class RecognizerPool:
     @property
     def free(self) -> bool:
         """Whether a lease would be granted now."""
-        return self.in_use < self.limit
+        with self._lock:
+            return self._admits()
+
+    @property
+    def lag_ms(self) -> int:
+        """How far the calls recognising now run behind their callers at worst (0 when none does)."""
+        with self._lock:
+            return max((lease.lag_ms for lease in self._leases), default=0)
 
     def lease(self) -> Lease | None:
-        """A slot for one call, or None when `limit` calls already hold one (the call uses the keypad)."""
+        """A slot for one call, or None (the call uses the keypad) when `limit` calls already hold one or
+        when the calls already recognising run more than lag_limit_ms behind: a machine that cannot keep
+        up with the calls it has must not take on another."""
         with self._lock:
-            if len(self._leases) >= self.limit:
+            if not self._admits():
                 return None
             lease = Lease(self)
             self._leases.add(lease)
             return lease
+
+    def _admits(self) -> bool:
+        return len(self._leases) < self.limit and all(lease.lag_ms <= self.lag_limit_ms for lease in self._leases)
 
     def _return(self, lease: Lease) -> None:
         with self._lock:
@@ -254,7 +270,13 @@ class Lease:
     def __init__(self, pool: RecognizerPool) -> None:
         self._pool = pool
         self._recognizers: dict[tuple[str, ...] | None, VoskRecognizer] = {}
+        self._lock = threading.Lock()  # a warm-up on another thread and the call's own thread take turns
         self.closed = False
+        self.lag_ms = 0  # how far this call's recognition runs behind the caller now (note_lag)
+
+    def note_lag(self, lag_ms: int) -> None:
+        """The call's pipeline runs lag_ms behind its caller's real-time audio (admission looks at it)."""
+        self.lag_ms = max(0, lag_ms)
 
     def recognizer(self, grammar: Sequence[str] | None = None, *, offset_s: float = 0.0) -> VoskRecognizer:
         """A recogniser for one question from offset_s of the call; RuntimeError once the lease is closed.
@@ -265,19 +287,26 @@ class Lease:
         if self.closed:
             raise RuntimeError("this recogniser lease was closed")
         usable = self._pool.grammar(grammar) if grammar is not None else None
-        recognizer = self._recognizers.get(usable)
-        if recognizer is None:
-            recognizer = VoskRecognizer(self._pool.model, self._pool.rate, grammar=usable, offset_s=offset_s)
-            self._recognizers[usable] = recognizer
-        else:
-            recognizer.restart(offset_s)
-        return recognizer
+        with self._lock:
+            recognizer = self._recognizers.get(usable)
+            if recognizer is None:
+                recognizer = VoskRecognizer(self._pool.model, self._pool.rate, grammar=usable, offset_s=offset_s)
+                self._recognizers[usable] = recognizer
+            else:
+                recognizer.restart(offset_s)
+            return recognizer
 
     def warm_up(self) -> None:
-        """Pay free recognition's first-decode cost now (most of a second), e.g. while a greeting plays."""
-        recognizer = self.recognizer(None)
-        recognizer.accept(np.zeros(WARM_UP_SAMPLES, dtype=np.int16))
-        recognizer.finish()
+        """Pay free recognition's first-decode cost now (most of a second), e.g. while a greeting plays.
+
+        Safe on another thread than the call's: recognizer() waits until the warm-up is done."""
+        with self._lock:
+            recognizer = self._recognizers.get(None)
+            if recognizer is None:
+                recognizer = VoskRecognizer(self._pool.model, self._pool.rate, grammar=None)
+                self._recognizers[None] = recognizer
+            recognizer.accept(np.zeros(WARM_UP_SAMPLES, dtype=np.int16))
+            recognizer.finish()
 
     def close(self) -> None:
         """Give the call's slot back (again: no effect)."""

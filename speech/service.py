@@ -32,6 +32,7 @@ class SpeechStatus:
     sample_rate: int | None
     in_use: int
     limit: int
+    lag_ms: int = 0  # the worst lag of the calls recognising now; over ADMISSION_LAG_MS no call is admitted
 
 
 class SpeechService:
@@ -80,7 +81,7 @@ class SpeechService:
         return pool is not None and pool.free
 
     def lease(self) -> Lease | None:
-        """A recogniser slot for one call, or None (no model yet, or every slot taken)."""
+        """A recogniser slot for one call, or None (no model yet, every slot taken, or the calls lag)."""
         pool = self._pool
         return pool.lease() if pool is not None else None
 
@@ -89,4 +90,5 @@ class SpeechService:
         return SpeechStatus(
             model_path=str(self.model_path) if self.model_path else None, ready=pool is not None,
             error=self._error, load_s=round(self._load_s, 3) if self._load_s is not None else None,
-            sample_rate=pool.rate if pool else None, in_use=pool.in_use if pool else 0, limit=self.limit)
+            sample_rate=pool.rate if pool else None, in_use=pool.in_use if pool else 0, limit=self.limit,
+            lag_ms=pool.lag_ms if pool else 0)

@@ -32,3 +32,10 @@ def recent(session: Session, *, limit: int = 200, target_type: str | None = None
     if target_id is not None:
         query = query.where(AuditEvent.target_id == target_id)
     return list(session.scalars(query))
+
+
+def session_ended(session: Session, session_id: str) -> bool:
+    """Whether the console session with this id was logged out (its "logout" event names it)."""
+    query = select(AuditEvent.id).where(AuditEvent.target_type == "session", AuditEvent.target_id == session_id,
+                                        AuditEvent.action == "logout").limit(1)
+    return session.scalar(query) is not None

@@ -55,6 +55,13 @@ def get_call(session: Session, sid: str, *, for_update: bool = False) -> Call | 
     return session.scalars(query).one_or_none()
 
 
+def idle_call_sids(session: Session, *, before: datetime, limit: int = 200) -> list[str]:
+    """Carrier sids of calls still open whose row has not changed since `before`, oldest first."""
+    query = (select(Call.sid).where(Call.ended_at.is_(None), Call.updated_at < before)
+             .order_by(Call.updated_at).limit(limit))
+    return list(session.scalars(query))
+
+
 def save_step(
     session: Session, call: Call, *, state: Mapping[str, Any], response: str, now: datetime
 ) -> None:

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, Dialect, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Dialect, Engine, MetaData, String, create_engine, event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -25,6 +25,8 @@ NAMING_CONVENTION = {
 }
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+POSTGRES_CONNECT_ARGS = {"connect_timeout": 5, "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
+                         "keepalives_count": 2}
 
 T = TypeVar("T")
 
@@ -58,11 +60,31 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+class FittedString(TypeDecorator[str]):
+    """A short string from outside (a caller's number, keys pressed) cut to its column and without NUL.
+
+    Twilio sends SIP callers as long URIs and a keypad answer can be long; PostgreSQL refuses a value
+    longer than the column or holding NUL, which would fail the webhook (and then its replay from the
+    spool) for good. SQLite keeps anything, so both databases store the same thing this way.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return value.replace("\x00", "")[: self.impl.length]
+
+
 def make_engine(url: str, *, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> Engine:
     """Create an engine for a sqlite:// or postgresql+psycopg:// URL with safe defaults."""
+    # hide_parameters: a failed statement's error (logged, spooled) never shows callers' numbers or words.
     if make_url(url).get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
-    engine = create_engine(url)
+        # A server that cannot be reached, or a connection whose peer went silent, fails within seconds
+        # instead of TCP's minutes: a webhook must spool and answer well inside Twilio's 15 s.
+        return create_engine(url, pool_pre_ping=True, hide_parameters=True, connect_args=POSTGRES_CONNECT_ARGS)
+    engine = create_engine(url, hide_parameters=True)
     _configure_sqlite(engine, sqlite_busy_timeout_ms)
     return engine
 

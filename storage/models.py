@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from storage.db import Base, UTCDateTime
+from storage.db import Base, FittedString, UTCDateTime
 
 CASE_STATUSES = ("new", "assigned", "in_progress", "resolved", "closed", "incomplete", "rejected")
 ROLES = ("admin", "supervisor", "unit", "leader")
@@ -28,7 +28,7 @@ RECORDING_STATUSES = ("pending", "stored", "failed")
 
 # Short strings: codes and phone numbers; long ones: names and free text.
 Code = String(64)
-Phone = String(32)
+Phone = FittedString(32)  # a carrier's caller may be a SIP URI: its start (the number) is kept
 Name = String(255)
 JsonDoc = JSON().with_variant(JSONB(), "postgresql")
 
@@ -145,7 +145,7 @@ class Turn(Base):
     node: Mapped[str | None] = mapped_column(Code)
     text: Mapped[str | None] = mapped_column(Text)
     confidence: Mapped[float | None]
-    digits: Mapped[str | None] = mapped_column(String(64))
+    digits: Mapped[str | None] = mapped_column(FittedString(64))
     start_s: Mapped[float | None]
     end_s: Mapped[float | None]
     # Recognised words: [{"word", "start_s", "end_s", "confidence"}], times in the call's stereo recording.

@@ -70,15 +70,22 @@ class Spool:
             return 0
         return sum(1 for _ in self.directory.glob(f"*{_SUFFIX}"))
 
-    def replay(self, apply: Callable[[SpoolEntry], Any]) -> tuple[int, int]:
+    def replay(self, apply: Callable[[SpoolEntry], Any], *,
+               expected: tuple[type[BaseException], ...] = ()) -> tuple[int, int]:
         """Feed entries oldest first to apply; remove each that succeeds. Returns (applied, failed).
 
-        Stops at the first failure so that entries of one call are applied in order.
+        Stops at the first failure so that entries of one call are applied in order. A failure of an
+        `expected` kind (the database still down) is logged in one line, anything else with its traceback.
         """
         applied = 0
         for entry in self._claim_all():
             try:
                 apply(entry)
+            except expected as error:
+                log.warning("spool entry %s not applied yet (%s); it stays for the next replay",
+                            entry.path.name, type(error).__name__)
+                os.replace(entry.path, entry.path.with_suffix(""))
+                return applied, 1
             except Exception:  # noqa: BLE001 - the entry must survive whatever went wrong
                 log.exception("spool entry %s could not be applied; it stays for the next replay", entry.path.name)
                 os.replace(entry.path, entry.path.with_suffix(""))

@@ -27,6 +27,8 @@ from wsproto.frame_protocol import CloseReason
 
 from ivr.twilio.signature import is_signed
 from ivr.worker import QueueWorker
+from observability.logs import CALL_SID, STREAM_SID
+from observability.metrics import metrics
 from speech.mulaw import mulaw_decode
 from speech.recorder import CallRecorder
 
@@ -268,6 +270,8 @@ class MediaStreamHandler:
         finally:
             if stream is not None and sender is not None:
                 self._end(stream, sender)
+            CALL_SID.set(None)
+            STREAM_SID.set(None)
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -281,12 +285,15 @@ class MediaStreamHandler:
             log.warning("media stream start without callSid or streamSid: closing")
             ws.close(reason=CloseReason.PROTOCOL_ERROR, message="start without callSid or streamSid")
             return None
+        CALL_SID.set(call_sid)  # this reader thread's log lines, and (copied) the worker thread's
+        STREAM_SID.set(stream_sid)
         recorder = self._recorder(call_sid, stream_sid)
         sender = Sender(ws, stream_sid, recorder)
         try:
             session = self.session_factory(call_sid, stream_sid, parameters, sender)
         except Exception as error:  # hand the call back to the TwiML after <Connect>
             if isinstance(error, SessionRefused):
+                metrics().error("stream_refused")
                 log.warning("stream for call %s refused (%s): closing it", call_sid, error)
             else:
                 log.exception("no session for call %s: closing the stream", call_sid)
@@ -297,6 +304,7 @@ class MediaStreamHandler:
         stream = _Stream(session, recorder, name=f"stream-{stream_sid}")
         with self._lock:
             self._streams[stream_sid] = stream
+        metrics().streams_in_progress.inc()
         log.info("media stream %s started for call %s", stream_sid, call_sid)
         return stream, sender
 
@@ -308,6 +316,7 @@ class MediaStreamHandler:
             log.error("stream %s: the session did not finish within %.0f s", sender.stream_sid, WORKER_JOIN_S)
         with self._lock:
             self._streams.pop(sender.stream_sid, None)
+        metrics().streams_in_progress.dec()
         log.info("media stream %s ended (%d frames queued, peak backlog %d, %d dropped)",
                  sender.stream_sid, stream.worker.received, stream.worker.peak, stream.dropped)
 
@@ -329,10 +338,10 @@ def _parse(text: str | bytes) -> dict[str, Any] | None:
     try:
         message = json.loads(text)
     except (ValueError, UnicodeDecodeError):
-        log.warning("media stream frame is not JSON: %.80r", text)
+        log.warning("media stream frame of %d characters is not JSON", len(text))
         return None
     if not isinstance(message, dict):
-        log.warning("media stream frame is not a JSON object: %.80r", text)
+        log.warning("media stream frame of %d characters is not a JSON object", len(text))
         return None
     return message
 

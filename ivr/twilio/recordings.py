@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import re
@@ -42,7 +43,8 @@ class RecordingFetcher:
         if self.executor is None:
             self.fetch(recording_id)
             return None
-        return self.executor.submit(self.fetch, recording_id)
+        # In a copy of this context: the fetch's log lines carry the call id of the webhook that asked.
+        return self.executor.submit(contextvars.copy_context().run, self.fetch, recording_id)
 
     def fetch(self, recording_id: int) -> bool:
         """Download one recording by our id; True when it is stored locally."""

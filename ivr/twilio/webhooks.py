@@ -7,7 +7,9 @@ the caller hears an apology and is offered an operator; nothing they gave is los
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import math
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
@@ -23,6 +25,8 @@ from ivr.events import DigitsPressed, Event, NothingHeard, TransferEnded
 from ivr.twilio import twiml
 from ivr.twilio.recordings import RecordingFetcher
 from ivr.twilio.signature import base_url, is_signed, websocket_base_url
+from observability.logs import call_context, mask_number
+from observability.metrics import metrics
 from storage.spool import Spool, SpoolEntry
 
 log = logging.getLogger(__name__)
@@ -40,6 +44,9 @@ ANSWERED_QUEUE = frozenset({"bridged", "bridging-in-process"})
 
 STORE_KINDS = frozenset({"voice", "gather", "record", "dial", "status", "recording-status", "after-stream"})
 MEDIA_PATH = "/twilio/media"
+MAX_INT = 2**31 - 1  # the largest value of an SQL INTEGER column
+MAX_SID = 64  # calls.sid and recordings.sid
+MAX_CODE = 64  # calls.status: Twilio's statuses are short words; a longer one is cut
 View = Callable[[dict[str, str], dict[str, str]], Response]
 
 
@@ -84,7 +91,7 @@ class TwilioWebhooks:
     def replay_spool(self, app: Flask) -> tuple[int, int]:
         """Apply callbacks spooled during a database outage, oldest first; returns (applied, failed)."""
         with self._replaying, app.test_request_context(base_url=self.config.public_base_url or "http://localhost"):
-            return self.spool.replay(self.replay)
+            return self.spool.replay(self.replay, expected=(StoreUnavailable,))
 
     def _replay_when_recovered(self, response: Response) -> Response:
         # The database answered this webhook: apply what the spool kept meanwhile, in the background.
@@ -106,7 +113,10 @@ class TwilioWebhooks:
         """Incoming call: talk over a media stream when speech is available, else greet with the keypad menu."""
         streamed = self.speech is not None and self.speech()
         body = self.service.begin(sid=form["CallSid"], caller=form.get("From", ""), to=form.get("To", ""),
-                                  render=actions_to_json if streamed else self._renderer())
+                                  render=actions_to_json if streamed else self._renderer(),
+                                  path="voice" if streamed else "keypad")
+        log.info("call from %s to %s answered (%s)", mask_number(form.get("From")), form.get("To", ""),
+                 "voice" if streamed else "keypad")
         stored = actions_from_json(body)
         if stored is None:
             return _xml(body)  # a keypad call (or a retry of one): its TwiML as first sent
@@ -148,11 +158,13 @@ class TwilioWebhooks:
 
     def status(self, form: dict[str, str], args: dict[str, str]) -> Response:
         """Call status callback; a finished call files whatever was collected."""
-        ended = self.service.end(sid=form["CallSid"], status=form.get("CallStatus", ""),
+        ended = self.service.end(sid=form["CallSid"], status=form.get("CallStatus", "")[:MAX_CODE],
                                  duration_s=_int(form.get("CallDuration")), caller=form.get("From", ""),
                                  to=form.get("To", ""))
-        if ended is not None and self.on_ended is not None:
-            self.on_ended(ended)
+        if ended is not None:
+            log.info("call ended: %s after %s s", form.get("CallStatus", ""), form.get("CallDuration", "?"))
+            if self.on_ended is not None:
+                self.on_ended(ended)
         return Response(status=204)
 
     def recording_status(self, form: dict[str, str], args: dict[str, str]) -> Response:
@@ -169,7 +181,7 @@ class TwilioWebhooks:
 
     def degraded_dial(self, form: dict[str, str], args: dict[str, str]) -> Response:
         """After the outage transfer: if nobody answered, take a message."""
-        self.spool.append("degraded_dial", form, args, self.clock())
+        self._spool("degraded_dial", form, args)
         if form.get("DialCallStatus") in ANSWERED_DIAL or form.get("QueueResult") in ANSWERED_QUEUE:
             return _xml(twiml.hang_up(None, voice=self.config.voice()))
         return _xml(twiml.take_message(voice=self.config.voice(), message_url=self._url("degraded/message"),
@@ -177,11 +189,15 @@ class TwilioWebhooks:
 
     def degraded_message(self, form: dict[str, str], args: dict[str, str]) -> Response:
         """A message left during an outage: spooled, fetched and filed on replay."""
-        self.spool.append("degraded_message", form, args, self.clock())
+        self._spool("degraded_message", form, args)
         return _xml(twiml.hang_up(None, voice=self.config.voice()))
 
     def replay(self, entry: SpoolEntry) -> None:
         """Apply a spooled callback to the store (needs a request context for URL building)."""
+        with call_context(entry.params.get("CallSid")):
+            self._replay(entry)
+
+    def _replay(self, entry: SpoolEntry) -> None:
         form, args = entry.params, entry.query
         if entry.kind == "degraded_message":
             if form.get("RecordingUrl"):
@@ -199,7 +215,7 @@ class TwilioWebhooks:
         """Store the recording of form (then fetch it in the background); the dialogue's answer, or None."""
         url = form["RecordingUrl"]
         body, rec_id = self.service.record(
-            sid=form["CallSid"], seq=seq, recording_sid=form.get("RecordingSid") or _sid_from(url), url=url,
+            sid=form["CallSid"], seq=seq, recording_sid=_recording_sid(form.get("RecordingSid"), url), url=url,
             duration_s=_number(form.get("RecordingDuration")), purpose=purpose, render=self._renderer())
         if rec_id is not None:
             self.fetcher.submit(rec_id)
@@ -222,12 +238,15 @@ class TwilioWebhooks:
             if not is_signed(self.config.auth_token, self.config.public_base_url, form):
                 log.warning("rejected %s with a bad signature from %s", request.path, request.remote_addr)
                 abort(403)
-            if "CallSid" not in form:
-                abort(400, description="CallSid is required")
+            if not _is_sid(form.get("CallSid", "")):
+                abort(400, description="CallSid is required (at most 64 printable characters)")
+            # Signed as sent; stored without NUL, which PostgreSQL refuses in text and JSON (e.g. a SIP From).
+            form = {key: value.replace("\x00", "") for key, value in form.items()}
             try:
                 response = view(form, args)
             except StoreUnavailable as error:
                 log.error("database unavailable during %s for %s: %s", kind, form.get("CallSid"), error)
+                metrics().error("store_unavailable")
                 return self._degrade(kind, form, args)
             g.hotline_store_ok = kind in STORE_KINDS  # the database answered: a spool can be replayed
             return response
@@ -235,8 +254,12 @@ class TwilioWebhooks:
         guarded.__name__ = f"twilio_{kind}"
         return guarded
 
-    def _degrade(self, kind: str, form: dict[str, str], args: dict[str, str]) -> Response:
+    def _spool(self, kind: str, form: dict[str, str], args: dict[str, str]) -> None:
         self.spool.append(kind, form, args, self.clock())  # OSError → 500 → Twilio's fallback URL
+        metrics().error("spooled")
+
+    def _degrade(self, kind: str, form: dict[str, str], args: dict[str, str]) -> Response:
+        self._spool(kind, form, args)
         if kind in ("status", "recording-status"):
             return Response(status=204)
         return _xml(twiml.apology(APOLOGY, voice=self.config.voice(), operator=self.config.operator,
@@ -270,19 +293,35 @@ def _seq(args: dict[str, str]) -> int:
 
 
 def _int(value: str | None) -> int | None:
+    """A count Twilio sent (seconds, a limit); None when absent, unreadable or too big for a database column."""
     try:
-        return int(value) if value else None
+        number = int(value) if value else None
     except ValueError:
         return None
+    return number if number is not None and abs(number) <= MAX_INT else None
 
 
 def _number(value: str | None) -> float:
     try:
-        return float(value) if value else 0.0
+        number = float(value) if value else 0.0
     except ValueError:
         return 0.0
+    return number if math.isfinite(number) else 0.0  # NaN and infinity are not durations, nor valid JSON
 
 
 def _sid_from(url: str) -> str:
     return url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _recording_sid(given: str | None, url: str) -> str:
+    """Twilio's RecordingSid, else the last part of the URL; a digest of the URL when neither can be stored."""
+    for sid in (given or "", _sid_from(url)):
+        if _is_sid(sid):
+            return sid
+    return "RE" + hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _is_sid(sid: str) -> bool:
+    """A carrier id we can store: Twilio's are 34 characters; anything unprintable or longer is not one."""
+    return 0 < len(sid) <= MAX_SID and sid.isprintable()
 

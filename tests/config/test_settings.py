@@ -35,7 +35,16 @@ def test_values_are_read_and_typed(tmp_path: Path) -> None:
     ("DATABASE_URL", "mysql://root@localhost/x"),
     ("PUBLIC_BASE_URL", "hotline.example.vn"),
     ("HOTLINE_MENU_DIR", "/no/such/directory"),
+    ("HOTLINE_LOG_FORMAT", "xml"),
+    ("HOTLINE_PROXY_HOPS", "-1"),
 ])
 def test_bad_values_name_the_variable(key: str, value: str) -> None:
     with pytest.raises(SettingsError, match=key):
         Settings.from_env({key: value})
+
+
+def test_operations_settings() -> None:
+    assert (Settings.from_env({}).log_format, Settings.from_env({}).proxy_hops) == (None, 0)
+    settings = Settings.from_env({"HOTLINE_LOG_FORMAT": "JSON", "HOTLINE_METRICS_TOKEN": "s3cret",
+                                  "HOTLINE_PROXY_HOPS": "1"})
+    assert (settings.log_format, settings.metrics_token, settings.proxy_hops) == ("json", "s3cret", 1)

@@ -57,11 +57,12 @@ def voice_server(voice_app: Flask) -> Iterator[LocalServer]:
 PATIENCE_S = 3.5
 
 
-def place(server: LocalServer, synthesizer: EspeakSynthesizer, *steps: str, **options: Any) -> tuple[CallResult, list[dict]]:
+def place(server: LocalServer, synthesizer: EspeakSynthesizer, *steps: str, drop_stream_at: int | None = None,
+          **options: Any) -> tuple[CallResult, list[dict]]:
     events: list[dict[str, Any]] = []
     with Emulator(server.url, AUTH_TOKEN, ACCOUNT_SID, synthesizer=synthesizer, out=events.append,
                   **{"pause_scale": 0.0, "media_pace": 0.0, "media_patience": PATIENCE_S, **options}) as emulator:
-        return emulator.call(parse_steps(steps)), events
+        return emulator.call(parse_steps(steps), drop_stream_at=drop_stream_at), events
 
 
 def kinds(events: list[dict]) -> list[str]:
@@ -206,3 +207,19 @@ def test_a_model_vosk_cannot_load_leaves_the_keypad_flow(settings: Settings, mak
     health = app.test_client().get("/healthz").get_json()
     assert health["speech"]["ready"] is False and "cannot load" in health["speech"]["error"]
     assert "Không dùng được mô hình" in signed_in(app).get("/").get_data(as_text=True)
+
+
+def test_the_network_dropping_the_stream_mid_utterance_carries_the_call_on_by_keypad(
+        voice_app: Flask, voice_server: LocalServer, synthesizer: EspeakSynthesizer) -> None:
+    # The emulator cuts its first utterance halfway and drops the socket (no stop); Twilio then
+    # requests <Connect action>, and the server asks the same question again by keypad and record.
+    result, events = place(voice_server, synthesizer, "press:1", "press:1", DESCRIPTION, DESCRIPTION, LOCATION,
+                           "press:1", drop_stream_at=1)
+    assert [e["by"] for e in events if e["event"] == "stream_ended"] == ["network"]
+    after = kinds(events)[kinds(events).index("stream_ended"):]
+    assert "prompt" in after and "recording" in after, "the call went on with TwiML and recorded the description"
+    assert not [e for e in events if e["event"] == "error"]
+    wait_until(lambda: call_row(voice_app, result.sid).backlog_ms_max is not None)
+    call = call_row(voice_app, result.sid)
+    assert call.case is not None and call.case.category == "HT_NGAP"
+    assert {r.purpose for r in call.recordings} >= {"call"}, "the stream's audio up to the drop is kept"

@@ -152,18 +152,23 @@ def test_database_down_apologises_offers_an_operator_and_loses_nothing(settings:
     assert up.extensions["hotline"].replay_spool(up) == (0, 0)
 
 
-def test_the_first_good_webhook_after_an_outage_replays_the_spool(settings: Settings, app: Flask,
-                                                                   tmp_path: Path, make_app: MakeApp) -> None:
+def a_call_during_an_outage(settings: Settings, make_app: MakeApp, tmp_path: Path) -> Flask:
+    """A whole (short) call served while the database is unreachable, then the app of the recovered server."""
     broken = dataclasses.replace(settings, database_url=f"sqlite:///{tmp_path}/missing/dir/hotline.db")
     down = make_app(broken).test_client()
     post(down, "/twilio/voice", call_params())
     post(down, "/twilio/status", call_params(CallStatus="completed", CallDuration="12"))
     assert len(list(broken.spool_dir.glob("*.json"))) == 2
+    return make_app(dataclasses.replace(settings, data_dir=broken.data_dir))
 
-    up = make_app(dataclasses.replace(settings, data_dir=broken.data_dir))
+
+def test_the_first_good_webhook_after_an_outage_replays_the_spool(settings: Settings, app: Flask,
+                                                                   tmp_path: Path, make_app: MakeApp) -> None:
+    up = a_call_during_an_outage(settings, make_app, tmp_path)
+    spool_dir = up.extensions["hotline"].settings.spool_dir
     other = call_params(CallSid="CA" + "d" * 32)
     post(up.test_client(), "/twilio/voice", other)
     up.extensions["hotline"].background.shutdown(wait=True)
-    assert list(broken.spool_dir.glob("*.json")) == []
+    assert list(spool_dir.glob("*.json")) == []
     assert [c.status for c in all_cases(up)] == ["incomplete"]
     assert call_row(up, SID).duration_s == 12

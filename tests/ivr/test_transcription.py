@@ -278,20 +278,29 @@ def test_background_work_is_logged_not_lost(session_factory: sessionmaker[Sessio
     assert recording(session_factory, later).transcript is None
 
 
-def test_database_errors_are_logged(tmp_path: Path, understand: Callable[[str], Understanding],
-                                    caplog: pytest.LogCaptureFixture) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'missing' / 'hotline.db'}")  # its directory does not exist
+def test_database_errors_are_one_line_each_and_the_transcript_is_made_once_the_database_answers(
+        session_factory: sessionmaker[Session], call_id: int, tmp_path: Path,
+        understand: Callable[[str], Understanding], caplog: pytest.LogCaptureFixture) -> None:
+    rec_id = add_stored(session_factory, call_id, tmp_path, "desc.wav", "description")
+    down = make_engine(f"sqlite:///{tmp_path / 'missing' / 'hotline.db'}")  # its directory does not exist
+    sessions = make_session_factory(down)
+    transcriber = Transcriber(sessions, lambda: MODEL, understand, Clock(), transcribe=Scripted({"desc.wav": DESCRIPTION}))
     try:
-        transcriber = Transcriber(make_session_factory(engine), lambda: MODEL, understand, Clock(),
-                                  transcribe=Scripted({}))
-        with caplog.at_level(logging.ERROR, logger="ivr.transcription"):
-            assert transcriber.transcribe(1) is False
-            assert transcriber.suggest_for_call(1) is None
+        with caplog.at_level(logging.WARNING, logger="ivr.transcription"):
+            assert transcriber.transcribe(rec_id) is False
+            assert transcriber.suggest_for_call(call_id) is None
     finally:
-        engine.dispose()
-    assert [r.getMessage() for r in caplog.records] == ["recording 1: transcript not stored, database error",
-                                                        "call 1: suggestion not stored, database error"]
-    assert all(r.exc_info is not None for r in caplog.records)
+        down.dispose()
+    assert [r.getMessage() for r in caplog.records] == [
+        f"recording {rec_id}: transcript not stored, database error (OperationalError); retried once it answers",
+        f"call {call_id}: suggestion not stored, database error (OperationalError)"]
+    assert all(r.levelno == logging.WARNING and r.exc_info is None for r in caplog.records)
+    assert transcriber.has_failed and recording(session_factory, rec_id).transcript is None
+
+    sessions.configure(bind=session_factory.kw["bind"])  # the database is back
+    assert transcriber.retry_failed() == 1 and not transcriber.has_failed
+    assert recording(session_factory, rec_id).transcript == DESCRIPTION
+    assert transcriber.retry_failed() == 0
 
 
 # -- the hook in the recording fetcher, and the wiring in app.py ------------------------------------
@@ -340,3 +349,28 @@ def test_the_app_hands_stored_recordings_to_its_transcriber(db_url: str, tmp_pat
         assert hotline.transcriber.model() is None  # no model installed under this data directory
     finally:
         hotline.close()
+
+
+def test_asking_for_work_never_waits_for_a_model_still_loading(session_factory: sessionmaker[Session], call_id: int,
+                                                              understand: Callable[[str], Understanding]) -> None:
+    # Regression (found by the soak test): a status webhook's call_ended waited 11 s on the lock held
+    # while a freshly restarted worker loaded the model for its first transcription.
+    loading, release = threading.Event(), threading.Event()
+
+    def slow_model() -> tuple[Any, int]:
+        loading.set()
+        release.wait(10)
+        return MODEL
+
+    with ThreadPoolExecutor(max_workers=2) as executor:
+        transcriber = Transcriber(session_factory, slow_model, understand, Clock(), executor,
+                                  transcribe=Scripted({}))
+        executor.submit(transcriber.model)
+        assert loading.wait(5)
+        asked = threading.Thread(target=lambda: (transcriber.call_ended(call_id), transcriber.submit(12345)))
+        asked.start()
+        asked.join(2)
+        stuck = asked.is_alive()
+        release.set()
+        asked.join()
+    assert not stuck, "call_ended and submit returned while the model was still loading"

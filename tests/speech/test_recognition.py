@@ -165,6 +165,23 @@ def test_a_grammar_with_nothing_known_falls_back_to_free_recognition(korean: Any
 # -- admission --------------------------------------------------------------------------------
 
 
+def test_the_pool_admits_no_new_call_while_a_call_lags_behind_its_caller(korean: Any, rate: int) -> None:
+    pool = RecognizerPool(korean, rate, limit=4, lag_limit_ms=1000)
+    first = pool.lease()
+    assert first is not None
+    first.note_lag(400)
+    second = pool.lease()
+    assert second is not None and pool.lag_ms == 400, "a call keeping up lets others in"
+    second.note_lag(1500)
+    assert not pool.free and pool.lease() is None and pool.lag_ms == 1500, "one lagging call closes the door"
+    second.note_lag(-20)  # the caller's audio arrived early: no lag
+    assert pool.free and pool.lag_ms == 400
+    second.note_lag(2000)
+    second.close()
+    assert pool.free, "a lagging call that ended no longer counts"
+    first.close()
+
+
 def test_the_pool_refuses_beyond_its_limit_from_several_threads(korean: Any, rate: int) -> None:
     pool = RecognizerPool(korean, rate, limit=2)
     start = threading.Barrier(5)

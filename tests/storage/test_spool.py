@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from storage.spool import ABANDONED_AFTER_S, Spool, SpoolEntry
 
@@ -37,6 +40,21 @@ def test_a_failing_entry_stops_the_replay_and_stays(tmp_path: Path) -> None:
     kinds: list[str] = []
     assert spool.replay(lambda entry: kinds.append(entry.kind)) == (1, 0)
     assert kinds == ["status"]
+
+
+def test_an_expected_failure_is_one_warning_line_and_the_entry_stays(tmp_path: Path,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    spool = Spool(tmp_path)
+    spool.append("voice", {"CallSid": "CA1"}, {}, NOW)
+
+    def down(entry: SpoolEntry) -> None:
+        raise ConnectionError("database still down")
+
+    with caplog.at_level(logging.WARNING, logger="storage.spool"):
+        assert spool.replay(down, expected=(ConnectionError,)) == (0, 1)
+    [record] = caplog.records
+    assert record.levelno == logging.WARNING and record.exc_info is None and "ConnectionError" in record.getMessage()
+    assert spool.pending() == 1
 
 
 def test_vietnamese_text_survives(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ Events (dicts passed to `out`, one JSON object per line from json_lines):
     call_ended {sid, status, duration, unused_steps}
     request {purpose, method, url, status, ms[, duplicate]}   (only with verbose=True)
     Media Streams: stream_started {url, stream_sid, parameters}    stream_audio {source, seconds}
-    dtmf {digits}    prompt_audio {seconds}    mark {name}    clear {}    stream_ended {stream_sid, by}
+    dtmf {digits}    prompt_audio {seconds}    mark {name}    clear {}    stream_ended {stream_sid, by: caller|server|network}
     turn {input: say|record|press, caller_end_s, bot_start_s, latency_ms}  (null bot_start_s and
     latency_ms when the bot never answered)    stream_turns {stream_sid, latency_ms: [...]}
     bot_wav {stream_sid, path, seconds}   (with Emulator(bot_wav=PATH); see media.py)

@@ -52,6 +52,7 @@ class CallOptions:
     media_pace: float = 1.0
     media_patience: float = 2.0
     bot_wav: Path | None = None
+    drop_stream_at: int | None = None  # the n-th utterance in a Media Stream is cut halfway by a network drop
 
 
 class CallEnded(Exception):
@@ -84,6 +85,7 @@ class Call:
         self._final: list[Callable[[], None]] = []  # callbacks caused by the caller hanging up
         self._held: list[Callable[[], None]] = []  # recording callbacks held until after the status callback
         self.streams = 0  # Media Streams opened so far (numbers their bot_wav files)
+        self.utterances = 0  # utterances spoken into Media Streams so far (drop_stream_at counts them)
         self.duration = 0
 
     # -- lifecycle -----------------------------------------------------------------

@@ -123,10 +123,20 @@ class Emulator:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
 
-    def call(self, steps: Iterable[Step | str] = (), *, caller: str | None = None) -> CallResult:
-        """Place one call; `steps` (strings like "press:1" or Step objects) are what the caller does."""
+    def call(self, steps: Iterable[Step | str] = (), *, caller: str | None = None,
+             duplicate_callbacks: bool | None = None, status_callback_first: bool | None = None,
+             drop_stream_at: int | None = None) -> CallResult:
+        """Place one call; `steps` (strings like "press:1" or Step objects) are what the caller does.
+
+        The keyword arguments change this call only: its caller number, Twilio retrying every
+        callback, the status callback first, and drop_stream_at=n: the network drops the Media
+        Stream halfway through the caller's n-th utterance in it (no `stop`; Twilio then requests
+        <Connect action>, as it does whenever a stream ends)."""
         queue = StepQueue(steps)
-        options = self.options if caller is None else replace(self.options, caller=caller)
+        changes: dict[str, object] = {"caller": caller, "duplicate_callbacks": duplicate_callbacks,
+                                      "status_callback_first": status_callback_first,
+                                      "drop_stream_at": drop_stream_at}
+        options = replace(self.options, **{k: v for k, v in changes.items() if v is not None})
         events: list[dict] = []
         requests: list[dict] = []
 

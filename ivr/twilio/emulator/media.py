@@ -83,6 +83,10 @@ class _ServerClosed(Exception):
     """The server closed the WebSocket while the caller was sending."""
 
 
+class _NetworkDropped(Exception):
+    """The connection to the server dropped mid-utterance (CallOptions.drop_stream_at)."""
+
+
 class _CallerHangsUp(Exception):
     """The caller ends the call from inside the stream; `stop` goes out before the call ends."""
 
@@ -158,6 +162,7 @@ class StreamSession:
 
         self.call.emit = locked_emit
         hung_up: _CallerHangsUp | None = None
+        ended_by = "server"
         try:
             self.call.emit({"event": "stream_started", "url": self.url, "stream_sid": self.stream_sid,
                             "parameters": dict(self.parameters)})
@@ -172,6 +177,11 @@ class StreamSession:
                 self._converse()
             except _ServerClosed:
                 pass
+            except _NetworkDropped:
+                ended_by = "network"
+                self._closing = True
+                assert self._ws is not None
+                self._ws.abort()
             except _CallerHangsUp as exc:
                 hung_up = exc
                 with contextlib.suppress(_ServerClosed):
@@ -182,7 +192,7 @@ class StreamSession:
             self._finish_burst()
             self._report_timeline()
             self.call.emit({"event": "stream_ended", "stream_sid": self.stream_sid,
-                            "by": "caller" if hung_up else "server"})
+                            "by": "caller" if hung_up else ended_by})
         finally:
             self.call.emit = emit
         if hung_up is not None:
@@ -283,6 +293,11 @@ class StreamSession:
         self.call.emit({"event": "stream_audio", "source": str(step), "seconds": round(len(frames) * FRAME_S, 3)})
         voiced = [index for index, frame in enumerate(frames) if frame != SILENCE_FRAME]
         last = voiced[-1] if voiced else len(frames) - 1  # the turn ends with the speech, not the file
+        self.call.utterances += 1
+        if self.call.utterances == self.call.options.drop_stream_at:
+            for frame in frames[: max(1, last // 2)]:
+                self._frame(frame)
+            raise _NetworkDropped
         for index, frame in enumerate(frames):
             self._frame(frame)
             if index == last:

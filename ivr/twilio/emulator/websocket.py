@@ -102,3 +102,10 @@ class StreamClient(simple_websocket.Client):
                 self.sock.shutdown(socket.SHUT_RDWR)
             self.thread.join()
         self.sock.close()
+
+    def abort(self) -> None:
+        """Drop the connection as a failing network does: no close frame, the socket just goes."""
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+        self.thread.join(CLOSE_WAIT_S)
+        self.sock.close()

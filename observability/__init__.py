@@ -1,0 +1,1 @@
+"""Operations: structured logs with the call id, and Prometheus metrics."""
