@@ -46,7 +46,7 @@ from speech.models import INSTALL_COMMAND, ModelError, locate_model
 from speech.prompts import PromptAudio, PromptCache
 from speech.service import SpeechService
 from speech.synthesis import EspeakSynthesizer
-from speech.transcribe import installed_model
+from speech.transcribe import installed_model, lower_thread_priority
 from storage.db import make_engine, make_session_factory
 from storage.spool import Spool
 from storage.units import sync_units
@@ -219,6 +219,7 @@ def _attach_speech(app: Flask, hotline: Hotline, model_path: Path | None) -> Non
                                recordings_dir=settings.recordings_dir)
     media.register(app, Sock(app))
     hotline.speech, hotline.prompts, hotline.media = speech, prompts, media
+    hotline.transcriber.defer = speech.strained  # live calls first
     if speech.model_path is not None and speech.limit > 0:
         hotline.webhooks.speech = speech.available
 
@@ -260,7 +261,8 @@ def _assemble(settings: Settings) -> Hotline:
     spool = Spool(settings.spool_dir)
     background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="hotline-background")
     # Transcribing minutes of audio must not hold up recording fetches and spool replays: its own thread.
-    transcribing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hotline-transcribe")
+    transcribing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hotline-transcribe",
+                                      initializer=lower_thread_priority)
     transcriber = Transcriber(sessions, lambda: installed_model(settings) if settings.speech else None,
                               live.understand, utc_now, transcribing)
     fetcher = RecordingFetcher(sessions, settings.recordings_dir, settings.twilio_account_sid,

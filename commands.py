@@ -54,7 +54,7 @@ def serve_command(host: str, port: int, workers: int | None) -> None:
     """
     from observability import logs
     from observability.metrics import enable_multiprocess, mark_process_dead
-    from serving import default_threads, default_workers, serve
+    from serving import default_threads, default_workers, recognizers_per_worker, serve
 
     settings = replace(_hotline().settings, log_format=_hotline().settings.log_format or "json")
     logs.configure(settings.log_format or "json", level=logging.DEBUG if settings.debug else logging.INFO)
@@ -62,9 +62,11 @@ def serve_command(host: str, port: int, workers: int | None) -> None:
     applied, failed = _hotline().replay_spool(current_app)
     if applied or failed:
         click.echo(f"spool: {applied} replayed, {failed} failed")
-    serve(lambda: create_app(settings), host=host, port=port,
-          workers=workers or default_workers(settings.database_url), threads=default_threads(settings.max_recognizers),
-          log_format=settings.log_format, on_worker_exit=mark_process_dead)
+    workers = workers or default_workers(settings.database_url)
+    settings = replace(settings, max_recognizers=recognizers_per_worker(settings.max_recognizers, workers))
+    serve(lambda: create_app(settings), host=host, port=port, workers=workers,
+          threads=default_threads(settings.max_recognizers), log_format=settings.log_format,
+          on_worker_exit=mark_process_dead)
 
 
 @cli.group("db")

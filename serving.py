@@ -24,6 +24,12 @@ WEBHOOK_THREADS = 8
 """Threads per worker kept for webhooks and pages beyond those that media streams hold for whole calls."""
 
 
+def recognizers_per_worker(per_node: int, workers: int) -> int:
+    """HOTLINE_MAX_RECOGNIZERS is the node's: each of its workers may recognise its share (rounded up).
+    Found by the soak test: a per-process limit let 2 workers run 16 streams on 2 cores, all seconds late."""
+    return 0 if per_node <= 0 else max(1, -(-per_node // max(1, workers)))
+
+
 def default_threads(max_recognizers: int) -> int:
     """Threads per worker: every media stream holds one for its call, and webhooks must still be answered."""
     return max_recognizers + WEBHOOK_THREADS

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from datetime import datetime
@@ -27,6 +28,8 @@ from storage import recordings as recording_store
 from storage.models import Recording
 
 log = logging.getLogger(__name__)
+MAX_DEFER_S = 120.0
+DEFER_POLL_S = 0.5
 
 ModelSource = Callable[[], tuple[Any, int] | None]
 """The recogniser model and its sample rate, or None when no speech model is usable."""
@@ -44,13 +47,15 @@ class Transcriber:
 
     def __init__(self, sessions: sessionmaker[Session], model_source: ModelSource, understand: Understand,
                  clock: Callable[[], datetime], executor: Executor | None = None, *,
-                 transcribe: TranscribeFile = transcribe_wav) -> None:
+                 transcribe: TranscribeFile = transcribe_wav, defer: Callable[[], bool] | None = None) -> None:
+        """defer: True while live calls need the CPU more than transcripts do (the transcription waits)."""
         self.sessions = sessions
         self.model_source = model_source
         self.understand = understand
         self.clock = clock
         self.executor = executor
         self.transcribe_file = transcribe
+        self.defer = defer
         self._lock = threading.Lock()
         self._model: tuple[Any, int] | None = None
         self._looked_up = False
@@ -154,6 +159,7 @@ class Transcriber:
             if rec is None or not _wanted(rec, again):
                 return False
             path, call_id = Path(rec.local_path or ""), rec.call_id
+        self._yield_to_live_calls()
         try:
             heard = self.transcribe_file(path, *model)  # seconds of decoding: outside any transaction
         except (AudioError, OSError) as error:
@@ -167,6 +173,15 @@ class Transcriber:
                                            heard.confidence if heard else None, self.clock())
         self.suggest_for_call(call_id)
         return True
+
+    def _yield_to_live_calls(self) -> None:
+        """Wait while live calls need the CPU (defer() is True), at most MAX_DEFER_S: a transcript can wait,
+        a caller cannot. Found by the soak test: background decoding made streamed calls answer seconds late."""
+        if self.defer is None:
+            return
+        deadline = time.monotonic() + MAX_DEFER_S
+        while self.defer() and time.monotonic() < deadline:
+            time.sleep(DEFER_POLL_S)
 
     def _suggestion(self, heard: list[Recording]) -> dict[str, Any] | None:
         text = " ".join(rec.transcript or "" for rec in heard)

@@ -19,6 +19,7 @@ from speech.recognition import Lease, RecognizerPool, shared_model
 from speech.resample import model_sample_rate
 
 log = logging.getLogger(__name__)
+STRAINED_LAG_MS = 250  # a live call this far behind: background decoding waits
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,11 @@ class SpeechService:
         """Whether a new call may be answered by voice now."""
         pool = self._pool
         return pool is not None and pool.free
+
+    def strained(self) -> bool:
+        """Whether a call being recognised now runs behind its caller (background decoding should wait)."""
+        pool = self._pool
+        return pool is not None and pool.lag_ms > STRAINED_LAG_MS
 
     def lease(self) -> Lease | None:
         """A recogniser slot for one call, or None (no model yet, every slot taken, or the calls lag)."""

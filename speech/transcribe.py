@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 import wave
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -110,3 +112,12 @@ def installed_model(settings: Settings) -> tuple[Any, int] | None:
         return load_installed_model(settings)
     except ModelError:
         return None
+
+
+def lower_thread_priority(niceness: int = 10) -> None:
+    """Lower the calling thread's CPU priority (Linux schedules threads by their own nice value), so
+    transcription in the background never competes evenly with live calls; elsewhere, nothing."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+    except (AttributeError, OSError):
+        pass

@@ -374,3 +374,22 @@ def test_asking_for_work_never_waits_for_a_model_still_loading(session_factory: 
         release.set()
         asked.join()
     assert not stuck, "call_ended and submit returned while the model was still loading"
+
+
+def test_transcription_waits_while_live_calls_are_strained(session_factory: sessionmaker[Session], call_id: int,
+                                                          tmp_path: Path, understand: Callable[[str], Understanding],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    # Found by the soak test: background decoding on the same cores made streamed calls answer seconds late.
+    monkeypatch.setattr("ivr.transcription.DEFER_POLL_S", 0.01)
+    rec_id = add_stored(session_factory, call_id, tmp_path, "desc.wav", "description")
+    asked: list[bool] = []
+    strained = iter([True, True, True, False])
+
+    def defer() -> bool:
+        asked.append(next(strained))
+        return asked[-1]
+
+    scripted = Scripted({"desc.wav": DESCRIPTION})
+    transcriber = Transcriber(session_factory, lambda: MODEL, understand, Clock(), transcribe=scripted, defer=defer)
+    assert transcriber.transcribe(rec_id)
+    assert asked == [True, True, True, False] and scripted.heard == ["desc.wav"]

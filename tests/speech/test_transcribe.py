@@ -149,3 +149,17 @@ def test_the_installed_model_is_found_or_explained(korean: Any, tmp_path: Path) 
     assert installed_model(bare) is None
     broken = Settings(data_dir=tmp_path / "var", vosk_model_path=tmp_path)  # a directory without a model
     assert installed_model(broken) is None
+
+
+def test_the_background_thread_runs_at_a_lower_priority_than_the_calls() -> None:
+    import os
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from speech.transcribe import lower_thread_priority
+
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    with ThreadPoolExecutor(max_workers=1, initializer=lower_thread_priority) as pool:
+        niceness = pool.submit(lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id())).result()
+    assert niceness == min(before + 10, 19)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before, "only that thread"
