@@ -66,6 +66,7 @@ class Outcome:
     http_5xx: int
     speech_ms: tuple[float, ...]
     error: str = ""
+    unanswered: int = 0  # the caller's speech turns the bot had not answered when the caller went on
     events: tuple[dict, ...] = ()
 
 
@@ -99,11 +100,11 @@ def place(emulator: Emulator, plan: Plan) -> Outcome:
 def judge(plan: Plan, result: CallResult) -> Outcome:
     """Completed: the server ended the call after its goodbye, with every step of the caller used."""
     completed = result.status == "completed" and result.hung_up_by == "server" and not result.unused_steps
-    speech = tuple(t["latency_ms"] for t in result.of("turn")
-                   if t["input"] in ("say", "record") and t["latency_ms"] is not None)
+    spoken = [t["latency_ms"] for t in result.of("turn") if t["input"] in ("say", "record")]
+    speech = tuple(ms for ms in spoken if ms is not None)
     return Outcome(plan, result.sid, completed, bool(result.of("stream_started")),
                    sum(1 for r in result.requests if (r.get("status") or 0) >= 500), speech,
-                   events=tuple(result.events) + tuple(result.requests))
+                   events=tuple(result.events) + tuple(result.requests), unanswered=len(spoken) - len(speech))
 
 
 class Injector:
@@ -233,6 +234,8 @@ def _figures(outcomes: list[Outcome], settled: Any, fired: Counter[str], wall_s:
         "duplicates": settled.duplicates,
         "errors_5xx": sum(o.http_5xx for o in outcomes),
         "voice_to_voice_ms": percentiles(speech),
+        "speech_turns": len(speech),
+        "unanswered_speech_turns": sum(o.unanswered for o in outcomes),
         "streamed": sum(o.streamed for o in outcomes),
         "clean_calls": per_call["none"],
         "clean_completed": sum(o.completed for o in outcomes if o.plan.fault is None),
@@ -252,6 +255,7 @@ def describe(figures: dict[str, Any]) -> str:
     """One line for people."""
     v2v = figures["voice_to_voice_ms"]
     latency = "n/a" if v2v["p50"] is None else f"p50 {v2v['p50']:.0f} / p95 {v2v['p95']:.0f} ms"
+    latency += f" over {figures['speech_turns']} answered speech turns ({figures['unanswered_speech_turns']} unanswered)"
     return (f"soak on {figures['database']} ({figures['workers']} workers): {figures['calls']} calls, "
             f"{figures['completed']} completed ({figures['clean_completed']}/{figures['clean_calls']} without "
             f"per-call faults), {figures['streamed']} by voice, {figures['cases']} cases "

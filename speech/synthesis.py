@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
@@ -31,6 +32,16 @@ def _forget_engine_after_fork() -> None:
 
 
 os.register_at_fork(after_in_child=_forget_engine_after_fork)
+
+
+def _release_engine_at_exit() -> None:
+    """Let the engine go while the interpreter is whole: pyttsx3's finaliser run at shutdown finds its
+    modules torn down and prints an AttributeError."""
+    global _engine
+    _engine = None
+
+
+atexit.register(_release_engine_at_exit)
 
 
 class SynthesisError(RuntimeError):
