@@ -21,6 +21,12 @@ ACCOUNT = "AC" + "2" * 32
 HOTLINE = str(Path(sys.executable).with_name("hotline"))
 
 
+def call_params(account: str = ACCOUNT, **extra: str) -> dict[str, str]:
+    """A new call's webhook parameters as Twilio sends them (a fresh CallSid); extra adds or overrides."""
+    return {"CallSid": "CA" + secrets.token_hex(16), "AccountSid": account, "From": "+84901234567", "To": "1022",
+            "CallStatus": "ringing", "ApiVersion": "2010-04-01", "Direction": "inbound", **extra}
+
+
 def free_port() -> int:
     """A TCP port nobody listens on now."""
     with socket.socket() as sock:

@@ -8,7 +8,6 @@ fails; the figure is the last rate that held. The load generator shares the mach
 
 from __future__ import annotations
 
-import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -18,19 +17,13 @@ from pathlib import Path
 import requests
 from twilio.request_validator import RequestValidator
 
-from bench.server import ACCOUNT, TOKEN, HotlineServer
+from bench.server import ACCOUNT, TOKEN, HotlineServer, call_params
 from bench.stats import percentile
 
 P99_LIMIT_MS = 100.0
 RATES = (10, 20, 40, 60, 80, 100, 130, 160, 200, 250, 300)  # new calls per second
 STEP_S = 10.0
 SENDERS = 64
-
-
-def voice_params(account: str = ACCOUNT) -> dict[str, str]:
-    """A new call's first webhook, as Twilio sends it."""
-    return {"CallSid": "CA" + secrets.token_hex(16), "AccountSid": account, "From": "+84901234567", "To": "1022",
-            "CallStatus": "ringing", "ApiVersion": "2010-04-01", "Direction": "inbound"}
 
 
 def at_rate(base: str, rate: float, seconds: float, *, token: str = TOKEN,
@@ -45,7 +38,7 @@ def at_rate(base: str, rate: float, seconds: float, *, token: str = TOKEN,
 
     def send(due: float) -> None:
         nonlocal failures
-        params = voice_params(account)
+        params = call_params(account)
         http = getattr(local, "http", None) or requests.Session()
         local.http = http
         try:

@@ -6,7 +6,6 @@ webhook, two keypad gathers, then the completed status callback (which files an 
 
 from __future__ import annotations
 
-import secrets
 import threading
 import time
 from collections import defaultdict
@@ -15,7 +14,7 @@ from pathlib import Path
 import requests
 from twilio.request_validator import RequestValidator
 
-from bench.server import ACCOUNT, TOKEN, HotlineServer
+from bench.server import TOKEN, HotlineServer, call_params
 
 
 def start_gunicorn(database_url: str, data_dir: Path, workers: int) -> HotlineServer:
@@ -48,9 +47,7 @@ def run_load(base: str, *, callers: int, calls_per_caller: int) -> dict[str, lis
     def caller() -> None:
         with requests.Session() as http:
             for _ in range(calls_per_caller):
-                sid = "CA" + secrets.token_hex(16)
-                params = {"CallSid": sid, "AccountSid": ACCOUNT, "From": "+84901234567", "To": "1022",
-                          "CallStatus": "in-progress", "ApiVersion": "2010-04-01", "Direction": "inbound"}
+                params = call_params(CallStatus="in-progress")
                 post(http, "/twilio/voice", params, "voice")
                 post(http, "/twilio/gather?seq=1", {**params, "Digits": "1"}, "gather")
                 post(http, "/twilio/gather?seq=2", {**params, "Digits": "1"}, "gather")

@@ -60,6 +60,7 @@ class Transcriber:
         self._model: tuple[Any, int] | None = None
         self._looked_up = False
         self._failed: set[int] = set()  # recordings whose transcript the database refused
+        self._failed_lock = threading.Lock()  # not _lock: that one is held for the seconds a model loads
 
     def model(self) -> tuple[Any, int] | None:
         """The model and its rate, looked up on first use (loading takes seconds); None when there is none."""
@@ -105,7 +106,7 @@ class Transcriber:
         except SQLAlchemyError as error:
             log.warning("recording %s: transcript not stored, database error (%s); retried once it answers",
                         recording_id, type(error).__name__)
-            with self._lock:
+            with self._failed_lock:
                 self._failed.add(recording_id)
             return False
 
@@ -116,7 +117,7 @@ class Transcriber:
 
     def retry_failed(self) -> int:
         """Submit again the recordings whose transcript the database refused (an outage); how many."""
-        with self._lock:
+        with self._failed_lock:
             ids, self._failed = sorted(self._failed), set()
         for recording_id in ids:
             self.submit(recording_id)

@@ -288,25 +288,26 @@ class Lease:
             raise RuntimeError("this recogniser lease was closed")
         usable = self._pool.grammar(grammar) if grammar is not None else None
         with self._lock:
-            recognizer = self._recognizers.get(usable)
-            if recognizer is None:
-                recognizer = VoskRecognizer(self._pool.model, self._pool.rate, grammar=usable, offset_s=offset_s)
-                self._recognizers[usable] = recognizer
-            else:
-                recognizer.restart(offset_s)
-            return recognizer
+            return self._ready(usable, offset_s)
 
     def warm_up(self) -> None:
         """Pay free recognition's first-decode cost now (most of a second), e.g. while a greeting plays.
 
         Safe on another thread than the call's: recognizer() waits until the warm-up is done."""
         with self._lock:
-            recognizer = self._recognizers.get(None)
-            if recognizer is None:
-                recognizer = VoskRecognizer(self._pool.model, self._pool.rate, grammar=None)
-                self._recognizers[None] = recognizer
+            recognizer = self._ready(None, 0.0)
             recognizer.accept(np.zeros(WARM_UP_SAMPLES, dtype=np.int16))
             recognizer.finish()
+
+    def _ready(self, usable: tuple[str, ...] | None, offset_s: float) -> VoskRecognizer:
+        """The recogniser for this grammar, built on first use, else restarted (caller holds _lock)."""
+        recognizer = self._recognizers.get(usable)
+        if recognizer is None:
+            recognizer = VoskRecognizer(self._pool.model, self._pool.rate, grammar=usable, offset_s=offset_s)
+            self._recognizers[usable] = recognizer
+        else:
+            recognizer.restart(offset_s)
+        return recognizer
 
     def close(self) -> None:
         """Give the call's slot back (again: no effect)."""
