@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ec
@@ -46,6 +47,12 @@ TURNS = [("bot", "Tổng đài 1022 xin nghe. Quý vị cần phản ánh việc
          ("bot", "Xin quý vị cho biết địa chỉ nơi xảy ra sự việc.", 6.0, 9.0),
          ("caller", "phường Thạnh Mỹ Tây", 9.5, 11.5)]
 WAIT_S = 20
+
+
+def wait(driver: WebDriver) -> WebDriverWait:
+    """A wait that looks again when the page was replaced between finding an element and reading it (a form
+    posted, the answer page arriving): the condition is checked on the new page, not failed on the old one."""
+    return WebDriverWait(driver, WAIT_S, ignored_exceptions=(StaleElementReferenceException,))
 
 
 def write_call_audio(path: Path, seconds: float = 12.0, rate: int = 8000) -> None:
@@ -120,7 +127,7 @@ def sign_in(driver: WebDriver, live: str) -> SignIn:
         driver.find_element(By.NAME, "username").send_keys(username)
         driver.find_element(By.NAME, "password").send_keys(PASSWORD)
         driver.find_element(By.CSS_SELECTOR, "form.login button[type=submit]").click()
-        WebDriverWait(driver, WAIT_S).until(ec.url_contains("/cases"))
+        wait(driver).until(ec.url_contains("/cases"))
 
     return sign_in
 
@@ -134,9 +141,9 @@ def test_a_supervisor_finds_the_call_and_the_transcript_follows_the_audio(
     screenshot(driver, "login", tmp_path)
     sign_in("giamsat")
     driver.find_element(By.LINK_TEXT, number).click()
-    WebDriverWait(driver, WAIT_S).until(ec.url_contains(f"/cases/{number}"))
+    wait(driver).until(ec.url_contains(f"/cases/{number}"))
     driver.find_element(By.CSS_SELECTOR, f"a[href='/calls/{CALL_SID}']").click()
-    WebDriverWait(driver, WAIT_S).until(ec.presence_of_element_located((By.ID, "transcript")))
+    wait(driver).until(ec.presence_of_element_located((By.ID, "transcript")))
     assert driver.find_element(By.ID, "case-link").text == number, "the call links back to its case"
     low = driver.find_elements(By.CSS_SELECTOR, ".turn.caller .word.low")
     assert low and low[0].get_attribute("title"), "a low-confidence word is marked, with its confidence"
@@ -144,14 +151,14 @@ def test_a_supervisor_finds_the_call_and_the_transcript_follows_the_audio(
     turns = driver.find_elements(By.CSS_SELECTOR, "#transcript .turn")
     assert [t.get_attribute("data-start") for t in turns][:4] == ["0.0", "3.5", "6.0", "9.5"]
     turns[0].click()  # press play from the first turn
-    WebDriverWait(driver, WAIT_S).until(lambda d: "playing" in turns[2].get_attribute("class"))
+    wait(driver).until(lambda d: "playing" in turns[2].get_attribute("class"))
     played = driver.execute_script("return document.getElementById('player').currentTime")
     assert played >= 6.0, "the highlight follows the audio as it runs"
     assert "playing" not in turns[0].get_attribute("class") and turns[2].get_attribute("aria-current") == "true"
     screenshot(driver, "call-replay", tmp_path)
 
     turns[1].click()  # a click on a turn seeks there
-    WebDriverWait(driver, WAIT_S).until(lambda d: "playing" in turns[1].get_attribute("class"))
+    wait(driver).until(lambda d: "playing" in turns[1].get_attribute("class"))
     position = driver.execute_script("return document.getElementById('player').currentTime")
     assert 3.4 <= position < 6.0
 
@@ -170,7 +177,7 @@ def publish(driver: WebDriver, live: str, text: str, comment: str) -> None:
     driver.execute_script("arguments[0].value = arguments[1]", area, text)
     driver.find_element(By.NAME, "comment").send_keys(comment)
     driver.find_element(By.CSS_SELECTOR, "button[value=publish]").click()
-    WebDriverWait(driver, WAIT_S).until(ec.staleness_of(area))  # the answer page has replaced the editor
+    wait(driver).until(ec.staleness_of(area))  # the answer page has replaced the editor
 
 def test_an_admin_publishes_a_broken_menu_then_a_good_one_and_rolls_it_back(
         console_app: Flask, console_settings: Settings, driver: WebDriver, live: str, sign_in: SignIn,
@@ -201,7 +208,7 @@ def test_an_admin_publishes_a_broken_menu_then_a_good_one_and_rolls_it_back(
     rows = driver.find_elements(By.CSS_SELECTOR, "table tbody tr")
     assert "thử lời chào khác" in rows[0].text and "lời chào trang trọng hơn" in rows[1].text
     rows[1].find_element(By.CSS_SELECTOR, "button").click()  # Khôi phục the earlier version
-    WebDriverWait(driver, WAIT_S).until(ec.staleness_of(rows[0]))
+    wait(driver).until(ec.staleness_of(rows[0]))
     driver.get(f"{live}/admin/config/menus/main.yaml/versions")
     assert "Khôi phục" in driver.find_element(By.CSS_SELECTOR, "table tbody tr").text
     screenshot(driver, "menu-versions", tmp_path)
@@ -234,7 +241,7 @@ def test_a_supervisor_filters_the_list_and_corrects_a_case(console_app: Flask, d
     sign_in("giamsat")
     Select(driver.find_element(By.NAME, "category")).select_by_value("HT_NGAP")
     driver.find_element(By.CSS_SELECTOR, "#case-filters button[type=submit]").click()
-    WebDriverWait(driver, WAIT_S).until(ec.url_contains("category=HT_NGAP"))
+    wait(driver).until(ec.url_contains("category=HT_NGAP"))
     shown = {row.get_attribute("data-number") for row in driver.find_elements(By.CSS_SELECTOR, "#case-list tr[data-number]")}
     assert shown == {numbers[d] for c, d in SAMPLE_CASES if c == "HT_NGAP"}
 
@@ -242,7 +249,7 @@ def test_a_supervisor_filters_the_list_and_corrects_a_case(console_app: Flask, d
     search = driver.find_element(By.NAME, "q")
     search.send_keys("cay xanh")  # no tones typed
     search.submit()
-    WebDriverWait(driver, WAIT_S).until(ec.url_contains("q=cay"))
+    wait(driver).until(ec.url_contains("q=cay"))
     rows = driver.find_elements(By.CSS_SELECTOR, "#case-list tr[data-number]")
     assert [row.get_attribute("data-number") for row in rows] == [numbers[SAMPLE_CASES[1][1]]]
     driver.get(f"{live}/cases")
@@ -253,10 +260,10 @@ def test_a_supervisor_filters_the_list_and_corrects_a_case(console_app: Flask, d
     Select(driver.find_element(By.CSS_SELECTOR, "#correction-form select[name=category]")).select_by_value("CAPNUOC")
     form = driver.find_element(By.ID, "correction-form")
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(driver, WAIT_S).until(ec.staleness_of(form))
+    wait(driver).until(ec.staleness_of(form))
     corrections = driver.find_element(By.ID, "correction-list").text
     assert "Cấp nước" in corrections and "Ngập" in corrections, "the correction shows the original and the new value"
     Select(driver.find_element(By.CSS_SELECTOR, "#status-form select[name=status]")).select_by_value("assigned")
     driver.find_element(By.CSS_SELECTOR, "#status-form button[type=submit]").click()
-    WebDriverWait(driver, WAIT_S).until(lambda d: "assigned" in d.find_element(By.ID, "case-status").get_attribute("class"))
+    wait(driver).until(lambda d: "assigned" in d.find_element(By.ID, "case-status").get_attribute("class"))
     screenshot(driver, "case", tmp_path)
