@@ -33,6 +33,14 @@ def all_cases(app: Flask) -> list[Case]:
         return list(session.scalars(select(Case).order_by(Case.id)))
 
 
+def wait_until(condition: Callable[[], object], timeout: float = 20.0) -> None:
+    """Return once condition() is true; fail the test after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+
+
 def wait_for_recordings(app: Flask, sid: str, timeout_s: float = 10.0) -> list[Recording]:
     """Recordings of a call once the background fetcher has stored them."""
     deadline = time.monotonic() + timeout_s

