@@ -57,6 +57,7 @@ class CaseDraft:
     location: str | None = None
     recording_ids: tuple[str, ...] = ()
     slots: dict[str, str] = field(default_factory=dict)
+    taken_by_operator: bool = False  # a person answered the transfer and completes the case afterwards
 
 
 @dataclass(frozen=True)

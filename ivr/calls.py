@@ -145,6 +145,8 @@ def _category(chosen: str | None, heard: str | None) -> str | None:
 
 
 def _filing_reason(draft: CaseDraft) -> str:
+    if draft.taken_by_operator:
+        return "Tổng đài viên đã tiếp nhận cuộc gọi; cần bổ sung nội dung hồ sơ theo cuộc gọi."
     if draft.status == "incomplete":
         return "Người gọi gác máy trước khi hoàn tất; hồ sơ giữ lại những gì đã thu được."
     return "Người gọi xác nhận qua tổng đài tự động."

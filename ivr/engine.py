@@ -81,9 +81,7 @@ def step(state: DialogueState, event: Event, menu: Menu, now: datetime) -> Resul
     if isinstance(node, LookupCaseNode) and isinstance(event, CaseFound | CaseNotFound):
         return _looked_up(state, node, event, menu)
     if isinstance(node, TransferNode) and isinstance(event, TransferEnded):
-        if event.answered:
-            return replace(state, finished=True), [Hangup()]
-        return _enter(state, node.next, menu)
+        return _handed_over(state) if event.answered else _enter(state, node.next, menu)
     return state, []
 
 
@@ -224,6 +222,14 @@ def _hung_up(state: DialogueState) -> Result:
     return state, [FileCase(_draft(state, "incomplete"))]
 
 
+def _handed_over(state: DialogueState) -> Result:
+    """An operator took the call: what was collected becomes an incomplete case for them to complete."""
+    if state.filed_case is not None or state.filing:
+        return replace(state, finished=True), [Hangup()]
+    state = replace(state, finished=True, filing=True)
+    return state, [FileCase(_draft(state, "incomplete", taken_by_operator=True)), Hangup()]
+
+
 def _recover(state: DialogueState, menu: Menu) -> Result:
     """The call's node vanished (the menu changed mid-call): go to the menu's fallback."""
     return _enter(state, menu.defaults.fallback, menu)
@@ -238,7 +244,7 @@ def _abort(state: DialogueState, actions: list[Action]) -> Result:
     return replace(state, finished=True), actions + [Hangup()]
 
 
-def _draft(state: DialogueState, status: Literal["new", "incomplete"]) -> CaseDraft:
+def _draft(state: DialogueState, status: Literal["new", "incomplete"], taken_by_operator: bool = False) -> CaseDraft:
     latest = {f"{slot}_recording": recording for slot, recording in state.recordings}
     return CaseDraft(
         status=status,
@@ -247,6 +253,7 @@ def _draft(state: DialogueState, status: Literal["new", "incomplete"]) -> CaseDr
         location=state.slots.get("location"),
         recording_ids=tuple(dict.fromkeys(recording for _, recording in state.recordings)),
         slots={**state.slots, **latest},
+        taken_by_operator=taken_by_operator,
     )
 
 

@@ -80,11 +80,13 @@ def test_lookup_of_an_unknown_number_asks_again(app: Flask, phone: Phone) -> Non
     assert len(result.prompts) >= 3
 
 
-def test_operator_transfer_answered(app: Flask, phone: Phone) -> None:
+def test_an_answered_transfer_leaves_an_incomplete_case_for_the_operator(app: Flask, phone: Phone) -> None:
     result = phone("press:0", "wait:0.1", operator="answer")
     assert any(event["event"] == "dial" for event in result.events)
-    assert all_cases(app) == []
-    assert call_row(app, result.sid).ended_at is not None
+    call = call_row(app, result.sid)
+    assert call.ended_at is not None and call.outcome == "incomplete_case"
+    assert call.case is not None and call.case.status == "incomplete" and call.case.unit_code
+    assert "Tổng đài viên đã tiếp nhận" in (call.case.events[0].reason or "")
 
 
 def test_operator_transfer_unanswered_takes_a_message(app: Flask, phone: Phone) -> None:

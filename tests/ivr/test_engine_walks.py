@@ -180,10 +180,25 @@ def test_case_number_of_the_wrong_length_or_with_stars_is_no_match(walk: Walk, m
     assert state.tries == 1
 
 
-def test_operator_answers(walk: Walk, menu: Menu) -> None:
-    state, outputs = walk([DigitsPressed("0"), TransferEnded(answered=True), CallerHungUp()])
-    assert outputs[1:] == [[say(menu, "operator"), TO_OPERATORS], [Hangup()], []]
-    assert state.finished and state.filed_case is None and not state.filing
+def test_an_answered_transfer_leaves_an_incomplete_case_for_the_operator(walk: Walk, menu: Menu) -> None:
+    state, outputs = walk([DigitsPressed("0"), TransferEnded(answered=True), CaseFiled("32"), CallerHungUp()])
+    assert outputs[1:] == [[say(menu, "operator"), TO_OPERATORS],
+                           [FileCase(CaseDraft(status="incomplete", taken_by_operator=True)), Hangup()], [], []]
+    assert state.finished and state.filed_case == "32" and not state.filing
+
+
+def test_the_operator_gets_what_the_caller_gave_before_the_fallback(walk: Walk, menu: Menu) -> None:
+    silent = [NothingHeard()] * menu.defaults.max_tries
+    state, outputs = walk([DigitsPressed("1"), DigitsPressed("1"), *silent, TransferEnded(answered=True)])
+    assert TO_OPERATORS in outputs[-2]
+    assert outputs[-1] == [FileCase(CaseDraft(status="incomplete", category="HT_NGAP",
+                                              slots={"category": "HT_NGAP"}, taken_by_operator=True)), Hangup()]
+
+
+def test_an_answered_transfer_after_a_case_was_filed_files_nothing_more(walk: Walk, menu: Menu) -> None:
+    state, outputs = walk([DigitsPressed("0"), TransferEnded(answered=True), CaseFiled("32"),
+                           TransferEnded(answered=True)])
+    assert outputs[-1] == [] and state.filed_case == "32"
 
 
 def test_nobody_answers_so_the_caller_leaves_a_message(walk: Walk, menu: Menu) -> None:
