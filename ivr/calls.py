@@ -20,12 +20,11 @@ from typing import Any, Protocol
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.actions import Action, CaseDraft, Say
+from ivr.actions import Action, Say
+from ivr.desk import NOTICES, CallObserver, Notice, Router, StoreDesk, Understand, notify
 from ivr.driver import advance
-from ivr.events import CallerHungUp, CallStarted, CaseFound, CaseNotFound, Event, RecordingCaptured
+from ivr.events import CallerHungUp, CallStarted, Event, RecordingCaptured
 from ivr.state import DialogueState
-from routing.route import FALLBACK_CATEGORY
-from routing.understand import Understanding
 from storage import calls as call_store
 from storage import cases as case_store
 from storage import recordings as recording_store
@@ -55,101 +54,12 @@ class StoreUnavailable(RuntimeError):
     """The database could not be reached; the caller must not lose what they gave us."""
 
 
-class CallObserver(Protocol):
-    """Told what a transaction did once it has committed (the app counts it); quick, and never raising."""
-
-    def call_started(self, path: str) -> None: ...
-
-    def turn(self, event: Event) -> None: ...
-
-    def case_filed(self, category: str | None, status: str) -> None: ...
-
-    def call_ended(self, status: str, streamed: bool) -> None: ...
-
-
-Notice = Callable[[CallObserver], None]
-NOTICES = "hotline_notices"  # the session.info key where a transaction's notices wait for its commit
-
-
-def notify(session: Session, notice: Notice) -> None:
-    """Tell the observer once this session's transaction has committed."""
-    session.info.setdefault(NOTICES, []).append(notice)
-
-
-class Router(Protocol):
-    """Picks the responsible unit and deadline for a case."""
-
-    def __call__(self, category: str | None, ward_code: str | None, now: datetime) -> tuple[str | None, datetime | None]: ...
-
-
-class Understand(Protocol):
-    """Understands what a caller said: category, ward and address."""
-
-    def __call__(self, text: str) -> Understanding: ...
-
-
 class MenuSource(Protocol):
     """Gives the live menu and any earlier version that calls in progress still use."""
 
     def live(self, session: Session) -> tuple[object, int]: ...
 
     def by_version(self, session: Session, version_id: int | None) -> object: ...
-
-
-@dataclass
-class StoreDesk:
-    """The dialogue driver's CaseDesk, bound to one transaction and one call."""
-
-    session: Session
-    call: Call
-    now: datetime
-    route: Router
-    understand: Understand | None = None
-    label: Callable[[str | None], str | None] = lambda code: None
-
-    def file_case(self, draft: CaseDraft) -> str:
-        """File the drafted case for this call (idempotent per call) and return its number."""
-        said = " ".join(part for part in (draft.description, draft.location) if part)
-        understood = self.understand(said) if said and self.understand else None
-        category = _category(draft.category, understood.category if understood else None)
-        ward_code = understood.ward_code if understood else None
-        unit, deadline = self.route(category, ward_code, self.now)
-        case = case_store.file_case(
-            self.session, call_id=self.call.id, caller_number=self.call.from_number,
-            status=draft.status, category=category, description=draft.description,
-            address_text=(understood.address if understood else None) or draft.location,
-            unit_code=unit, deadline=deadline, now=self.now, actor="callbot", reason=_filing_reason(draft),
-            ward=understood.ward if understood else None, ward_code=ward_code,
-            legacy_ward=understood.legacy_ward if understood else None,
-            legacy_district=understood.legacy_district if understood else None,
-        )
-        if case.created_at == self.now:  # filed now, not a call's earlier case returned unchanged
-            notify(self.session, lambda observer: observer.case_filed(category, draft.status))
-        return case.number
-
-    def look_up_case(self, number: str) -> CaseFound | CaseNotFound:
-        """Read a case's status for the caller."""
-        case = case_store.find_case(self.session, number)
-        if case is None:
-            return CaseNotFound(number)
-        return CaseFound(number=case.number, status=case.status,
-                         status_label=case_store.STATUS_LABELS.get(case.status, case.status),
-                         category_label=self.label(case.category))
-
-
-def _category(chosen: str | None, heard: str | None) -> str | None:
-    """The caller's keypad choice, unless it was "other" and what they said names a field."""
-    if chosen not in (None, FALLBACK_CATEGORY) or heard in (None, FALLBACK_CATEGORY):
-        return chosen or heard
-    return heard
-
-
-def _filing_reason(draft: CaseDraft) -> str:
-    if draft.taken_by_operator:
-        return "Tổng đài viên đã tiếp nhận cuộc gọi; cần bổ sung nội dung hồ sơ theo cuộc gọi."
-    if draft.status == "incomplete":
-        return "Người gọi gác máy trước khi hoàn tất; hồ sơ giữ lại những gì đã thu được."
-    return "Người gọi xác nhận qua tổng đài tự động."
 
 
 class CallService:

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.calls import Understand
+from ivr.desk import Understand
 from speech.audio import AudioError
 from speech.transcribe import Transcript, transcribe_wav
 from storage import cases as case_store

@@ -83,7 +83,7 @@ class Metrics:
 
 
 class CallMetrics:
-    """The call service's observer (ivr.calls.CallObserver): counts calls, turns and cases.
+    """The call service's observer (ivr.desk.CallObserver): counts calls, turns and cases.
 
     Looks the metrics up at each event, so that building an app defines none (see enable_multiprocess).
     """
