@@ -31,8 +31,9 @@ from ivr.calls import CallService
 from ivr.menus import MenuRegistry
 from ivr.transcription import Transcriber
 from ivr.twilio import twiml
-from ivr.twilio.media import MediaStreamHandler, Sender, SessionRefused
+from ivr.twilio.media import MediaStreamHandler, SessionRefused
 from ivr.twilio.recordings import RecordingFetcher
+from ivr.twilio.sender import Sender
 from ivr.twilio.webhooks import TwilioConfig, TwilioWebhooks
 from ivr.voice import PromptSource, VoiceSession, prompt_source
 from observability import logs

@@ -39,7 +39,7 @@ MARK_GRACE_S = 2.0  # a prompt whose mark never came back counts as played this 
 
 
 class AudioOut(Protocol):
-    """The way back to the caller (ivr.twilio.media.Sender)."""
+    """The way back to the caller (ivr.twilio.sender.Sender)."""
 
     def play(self, audio_frames: Sequence[bytes], mark: str) -> bool: ...
 

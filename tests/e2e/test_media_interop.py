@@ -12,7 +12,8 @@ from flask_sock import Sock
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.twilio.emulator import Emulator
-from ivr.twilio.media import MediaStreamHandler, Sender
+from ivr.twilio.media import MediaStreamHandler
+from ivr.twilio.sender import Sender
 from serving import LocalServer
 from speech.mulaw import mulaw_encode
 from tests.e2e.support import ACCOUNT_SID, AUTH_TOKEN

@@ -26,7 +26,8 @@ from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from ivr.actions import actions_to_json
-from ivr.twilio.media import PATH, MediaStreamHandler, Sender, _parse
+from ivr.twilio.media import PATH, MediaStreamHandler, _parse
+from ivr.twilio.sender import Sender
 from ivr.voice import VoiceSession
 from speech.mulaw import SILENCE, mulaw_encode
 from speech.prompts import PromptAudio

@@ -22,7 +22,8 @@ from flask_sock import Sock
 from simple_websocket import Client, ConnectionClosed
 from twilio.request_validator import RequestValidator
 
-from ivr.twilio.media import PATH, MediaStreamHandler, Sender
+from ivr.twilio.media import PATH, MediaStreamHandler
+from ivr.twilio.sender import Sender
 from serving import LocalServer
 from speech.mulaw import mulaw_decode, mulaw_encode
 
