@@ -130,9 +130,13 @@ class Sessions:
 
 # -- strategies -----------------------------------------------------------------------------
 
+def _nested(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner, max_size=3))
+
+
+# A named function: hypothesis reads a lambda's source to check it recurses, and a multi-line lambda misreads.
 junk = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=12)),
-                    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner,
-                                                                                         max_size=3)), max_leaves=6)
+                    _nested, max_leaves=6)
 payloads = st.one_of(
     st.sampled_from([QUIET, LOUD]).map(lambda audio: base64.b64encode(audio).decode()),
     st.binary(max_size=400).map(lambda audio: base64.b64encode(audio).decode()),
