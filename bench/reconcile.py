@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from storage.db import make_engine
 from storage.models import Call, Case, Recording
+from storage.spool import Spool
 
 
 @dataclass(frozen=True)
@@ -27,11 +28,6 @@ class Reconciliation:
     spooled: int  # spool entries not yet replayed when the wait ran out
 
 
-def spool_entries(spool_dir: Path) -> int:
-    """Entries waiting in the spool, claimed ones included."""
-    if not spool_dir.is_dir():
-        return 0
-    return sum(1 for path in spool_dir.iterdir() if path.name.endswith((".json", ".json.claimed")))
 
 
 def settle(database_url: str, sids: Sequence[str], spool_dir: Path, wait_s: float,
@@ -41,7 +37,7 @@ def settle(database_url: str, sids: Sequence[str], spool_dir: Path, wait_s: floa
     deadline, said = time.monotonic() + wait_s, 0.0
     try:
         while True:
-            spooled = spool_entries(spool_dir)
+            spooled = Spool(spool_dir).pending()
             try:
                 result = _reconcile(engine, sids, spooled)
             except SQLAlchemyError as error:

@@ -65,10 +65,14 @@ class Spool:
         return final
 
     def pending(self) -> int:
-        """How many entries wait to be replayed."""
+        """How many entries are not applied yet: waiting, or claimed by a replay still applying them.
+
+        A claimed entry counts until its replay removes it (after the database committed it), so 0 means
+        everything spooled is in the database; a claim left by a process that died counts too.
+        """
         if not self.directory.is_dir():
             return 0
-        return sum(1 for _ in self.directory.glob(f"*{_SUFFIX}"))
+        return sum(1 for path in self.directory.iterdir() if path.name.endswith((_SUFFIX, _SUFFIX + _CLAIMED)))
 
     def replay(self, apply: Callable[[SpoolEntry], Any], *,
                expected: tuple[type[BaseException], ...] = ()) -> tuple[int, int]:

@@ -26,6 +26,16 @@ def test_entries_replay_oldest_first_and_are_removed(tmp_path: Path) -> None:
     assert spool.pending() == 0 and list((tmp_path / "spool").iterdir()) == []
 
 
+def test_an_entry_counts_as_pending_until_its_replay_has_applied_it(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    spool.append("voice", {"CallSid": "CA1"}, {}, NOW)
+    spool.append("status", {"CallSid": "CA1"}, {}, NOW + timedelta(seconds=1))
+    seen: list[int] = []
+    assert spool.replay(lambda entry: seen.append(spool.pending())) == (2, 0)
+    assert seen == [2, 1], "the entry being applied (claimed) still counts"
+    assert spool.pending() == 0
+
+
 def test_a_failing_entry_stops_the_replay_and_stays(tmp_path: Path) -> None:
     spool = Spool(tmp_path)
     spool.append("voice", {"CallSid": "CA1"}, {}, NOW)
