@@ -216,18 +216,13 @@ def _hung_up(state: DialogueState) -> Result:
     """The caller left: keep what they said as an incomplete case unless a case exists or is on its way."""
     if state.finished:
         return state, []
-    if state.filed_case is not None or state.filing:
-        return replace(state, finished=True), []
-    state = replace(state, finished=True, filing=True)
-    return state, [FileCase(_draft(state, "incomplete"))]
+    return _finish_keeping_what_was_said(state)
 
 
 def _handed_over(state: DialogueState) -> Result:
     """An operator took the call: what was collected becomes an incomplete case for them to complete."""
-    if state.filed_case is not None or state.filing:
-        return replace(state, finished=True), [Hangup()]
-    state = replace(state, finished=True, filing=True)
-    return state, [FileCase(_draft(state, "incomplete", taken_by_operator=True)), Hangup()]
+    state, filing = _finish_keeping_what_was_said(state, taken_by_operator=True)
+    return state, filing + [Hangup()]
 
 
 def _recover(state: DialogueState, menu: Menu) -> Result:
@@ -237,11 +232,16 @@ def _recover(state: DialogueState, menu: Menu) -> Result:
 
 def _abort(state: DialogueState, actions: list[Action]) -> Result:
     """End a call the menu cannot carry on, keeping what was collected."""
-    actions = actions + [Say(SORRY)]
-    if state.filed_case is None and not state.filing:
-        state = replace(state, filing=True)
-        actions.append(FileCase(_draft(state, "incomplete")))
-    return replace(state, finished=True), actions + [Hangup()]
+    state, filing = _finish_keeping_what_was_said(state)
+    return state, actions + [Say(SORRY), *filing, Hangup()]
+
+
+def _finish_keeping_what_was_said(state: DialogueState, *, taken_by_operator: bool = False) -> Result:
+    """Finish the call; unless a case exists or is on its way, file what was collected as an incomplete one."""
+    if state.filed_case is not None or state.filing:
+        return replace(state, finished=True), []
+    state = replace(state, finished=True, filing=True)
+    return state, [FileCase(_draft(state, "incomplete", taken_by_operator))]
 
 
 def _draft(state: DialogueState, status: Literal["new", "incomplete"], taken_by_operator: bool = False) -> CaseDraft:
