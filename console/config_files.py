@@ -91,7 +91,12 @@ class ConfigFiles:
     def check(self, file: str, content: str) -> Checked:
         """Every problem the server would find if content replaced file."""
         self.path(file)
-        data = content.encode("utf-8")
+        try:
+            data = content.encode("utf-8")
+        except UnicodeEncodeError as error:  # a lone surrogate: only a program, never a browser, sends one
+            line = len((content[:error.start] + "x").splitlines())
+            return Checked([ConfigProblem(file, line, "", f"ký tự không hợp lệ (U+{ord(content[error.start]):04X}): "
+                                                          "nội dung phải là văn bản UTF-8")])
         if len(data) > MAX_SUBMISSION_BYTES:
             message = (f"nội dung dài {len(data):,} byte, vượt giới hạn {MAX_SUBMISSION_BYTES:,} byte (512 KB); "
                        "không kiểm tra")

@@ -243,6 +243,13 @@ def test_the_console_check_reports_problems_and_never_raises(submission: tuple[s
     assert all(isinstance(line, int) for line in checked.lines(file))
 
 
+def test_text_that_cannot_be_utf8_is_a_problem_on_its_line() -> None:
+    """Found by the long fuzzing run: a lone surrogate raised UnicodeEncodeError out of the check."""
+    broken = MENU_TEXT.replace("welcome:", "welcome\ud800:", 1)
+    [problem] = CONFIG.check(MENU_FILE, broken).problems
+    assert problem.line == broken[:broken.index("\ud800")].count("\n") + 1 and "U+D800" in problem.message
+
+
 def test_the_real_files_load() -> None:
     assert _parse_menu(MENU_TEXT) is not None
     assert CONFIG.check(MENU_FILE, MENU_TEXT).ok
