@@ -8,7 +8,7 @@ import json
 import threading
 import time
 import wave
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +26,7 @@ from ivr.twilio.media import PATH, MediaStreamHandler
 from ivr.twilio.sender import Sender
 from serving import LocalServer
 from speech.mulaw import mulaw_decode, mulaw_encode
+from tests.e2e.support import wait_until
 
 TOKEN = "test-auth-token"
 CALL_SID = "CA" + "1" * 32
@@ -92,16 +93,8 @@ class Served:
         return self.url.replace("http://", "ws://", 1) + PATH
 
     def session(self) -> FakeSession:
-        wait_for(lambda: bool(self.sessions))
+        wait_until(lambda: bool(self.sessions), WAIT_S)
         return self.sessions[0]
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = WAIT_S) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
 
 
 @contextmanager
@@ -253,8 +246,8 @@ def test_a_slow_session_does_not_stall_the_reader(tmp_path: Path) -> None:
         media(client, tone(300, 21))
         send(client, "dtmf", dtmf={"digit": "1"})
         session = s.session()
-        wait_for(lambda: len(session.calls) == 1)  # the worker is now stuck in the first on_audio...
-        wait_for(lambda: s.handler.backlog().get(STREAM_SID, 0) >= 22)  # ...and the reader queued the rest
+        wait_until(lambda: len(session.calls) == 1, WAIT_S)  # the worker is now stuck in the first on_audio...
+        wait_until(lambda: s.handler.backlog().get(STREAM_SID, 0) >= 22, WAIT_S)  # ...and the reader queued the rest
         assert len(session.calls) == 1
         gate.set()
         send(client, "stop")
@@ -271,10 +264,10 @@ def test_a_stuck_session_drops_audio_beyond_the_limit_but_keeps_keys(tmp_path: P
         start(client)
         media(client, tone(300, 3))
         session = s.session()
-        wait_for(lambda: len(session.calls) == 1)  # stuck in the first frame
+        wait_until(lambda: len(session.calls) == 1, WAIT_S)  # stuck in the first frame
         media(client, tone(300, 10), first_ms=60)
         send(client, "dtmf", dtmf={"digit": "7"})
-        wait_for(lambda: s.handler.backlog().get(STREAM_SID, 0) >= 6)
+        wait_until(lambda: s.handler.backlog().get(STREAM_SID, 0) >= 6, WAIT_S)
         gate.set()
         send(client, "stop")
         drain(client)
@@ -294,7 +287,7 @@ def test_garbage_frames_are_skipped_without_closing(tmp_path: Path) -> None:
         send(client, "media", media={"timestamp": "x", "payload": base64.b64encode(frame).decode()})
         send(client, "dtmf", dtmf={"digit": "#"})
         session = s.session()
-        wait_for(lambda: len(session.calls) == 2)
+        wait_until(lambda: len(session.calls) == 2, WAIT_S)
         assert client.connected
         send(client, "stop")
         drain(client)
@@ -347,10 +340,10 @@ def test_every_stream_leaves_a_stereo_recording(tmp_path: Path) -> None:
         start(client)
         media(client, caller)
         session = s.session()
-        wait_for(lambda: len(session.audio()) == 5)
+        wait_until(lambda: len(session.audio()) == 5, WAIT_S)
         session.sender.play(bot, "answer")
         media(client, silence, first_ms=100)
-        wait_for(lambda: len(session.audio()) == 10)
+        wait_until(lambda: len(session.audio()) == 10, WAIT_S)
         send(client, "stop")
         drain(client)
     with wave.open(str(s.recordings / CALL_SID / "stream.wav"), "rb") as wav:
