@@ -79,7 +79,7 @@ class Call(Base):
     channel: Mapped[str] = mapped_column(Code, default="twilio")
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(Code)
+    status: Mapped[str] = mapped_column(FittedString(64))  # the carrier's word; anything longer is cut
     duration_s: Mapped[int | None] = mapped_column(Integer)
     menu_version_id: Mapped[int | None] = mapped_column(ForeignKey("menu_versions.id"), index=True)
     state: Mapped[dict[str, Any]] = mapped_column(JsonDoc)

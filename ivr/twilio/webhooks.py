@@ -46,7 +46,6 @@ STORE_KINDS = frozenset({"voice", "gather", "record", "dial", "status", "recordi
 MEDIA_PATH = "/twilio/media"
 MAX_INT = 2**31 - 1  # the largest value of an SQL INTEGER column
 MAX_SID = 64  # calls.sid and recordings.sid
-MAX_CODE = 64  # calls.status: Twilio's statuses are short words; a longer one is cut
 View = Callable[[dict[str, str], dict[str, str]], Response]
 
 
@@ -158,7 +157,7 @@ class TwilioWebhooks:
 
     def status(self, form: dict[str, str], args: dict[str, str]) -> Response:
         """Call status callback; a finished call files whatever was collected."""
-        ended = self.service.end(sid=form["CallSid"], status=form.get("CallStatus", "")[:MAX_CODE],
+        ended = self.service.end(sid=form["CallSid"], status=form.get("CallStatus", ""),
                                  duration_s=_int(form.get("CallDuration")), caller=form.get("From", ""),
                                  to=form.get("To", ""))
         if ended is not None:
