@@ -264,6 +264,10 @@ def test_a_supervisor_filters_the_list_and_corrects_a_case(console_app: Flask, d
     corrections = driver.find_element(By.ID, "correction-list").text
     assert "Cấp nước" in corrections and "Ngập" in corrections, "the correction shows the original and the new value"
     Select(driver.find_element(By.CSS_SELECTOR, "#status-form select[name=status]")).select_by_value("assigned")
-    driver.find_element(By.CSS_SELECTOR, "#status-form button[type=submit]").click()
+    form = driver.find_element(By.ID, "status-form")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    # The answer page first, as for the correction: reading the old page while it is replaced failed on CI
+    # (Chrome: "Node with given id does not belong to the document", which is not a stale-element error).
+    wait(driver).until(ec.staleness_of(form))
     wait(driver).until(lambda d: "assigned" in d.find_element(By.ID, "case-status").get_attribute("class"))
     screenshot(driver, "case", tmp_path)
