@@ -59,6 +59,7 @@ _STARTING = threading.Lock()
 # How long a request waits for a locked SQLite database before the webhook spools and answers: well
 # inside the 15 s Twilio gives a webhook (PostgreSQL's connect and keepalive limits: storage/db.py).
 DB_WAIT_MS = 8_000
+HOUSEKEEPER_JOIN_S = 15.0  # the longest a housekeeping round may take to finish when the app closes
 
 
 def utc_now() -> datetime:
@@ -106,6 +107,7 @@ class Hotline:
     config_service: ConfigService
     stopping: threading.Event = field(default_factory=threading.Event)
     _started_in: int | None = None  # the process whose background work has been started
+    _housekeeper: threading.Thread | None = None
     speech: SpeechService | None = None  # set by _attach_speech
     prompts: PromptCache | None = None
     media: MediaStreamHandler | None = None
@@ -129,7 +131,9 @@ class Hotline:
             if self._started_in == os.getpid():
                 return
             self._started_in = os.getpid()
-        threading.Thread(target=keep_house, args=(self, app), name="hotline-housekeeping", daemon=True).start()
+        self._housekeeper = threading.Thread(target=keep_house, args=(self, app), name="hotline-housekeeping",
+                                             daemon=True)
+        self._housekeeper.start()
         if self.speech is not None and self.speech.start(self.background) is not None and self.prompts is not None:
             self.background.submit(_warm_prompts, self.prompts, self.menus)
 
@@ -141,6 +145,8 @@ class Hotline:
     def close(self) -> None:
         """Finish background work and close database connections."""
         self.stopping.set()
+        if self._housekeeper is not None:  # a round in progress would open a connection after the dispose below
+            self._housekeeper.join(HOUSEKEEPER_JOIN_S)
         self.background.shutdown(wait=True)
         if self.transcriber.executor is not None:
             self.transcriber.executor.shutdown(wait=True)
